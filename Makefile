@@ -1,0 +1,63 @@
+# secretsops.aws — developer entry points. Two commands on a fresh machine:
+#   make demo   the main job end to end against the local AWS emulator
+#   make test   everything that gates a change
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+COLLECTIONS := .collections
+LINK := $(COLLECTIONS)/ansible_collections/secretsops/aws
+EMULATOR := $(BIN)/python tools/emulator.py
+export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/$(COLLECTIONS)
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
+.PHONY: help setup demo test lint unit integration molecule sanity changelog clean
+
+help:
+	@echo "make demo   provision -> read -> rotate -> redeploy on the local AWS emulator"
+	@echo "make test   ansible-lint, unit tests, integration tests and molecule (emulator)"
+	@echo "make sanity ansible-test sanity (copies tracked files into a collection tree)"
+
+$(STAMP): requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+# The checkout itself, importable as secretsops.aws through a link (never a stale copy).
+$(LINK):
+	mkdir -p $(dir $(LINK))
+	ln -sfn $(CURDIR) $(LINK)
+
+setup: $(STAMP) $(LINK)
+
+demo: setup
+	$(EMULATOR) -- $(BIN)/ansible-playbook playbooks/demo.yml
+
+lint: setup
+	$(BIN)/ansible-lint --offline
+
+unit: setup
+	$(BIN)/python -m pytest -q tests/unit
+
+integration: setup
+	$(BIN)/python -m pytest -q tests/integration
+
+molecule: setup
+	cd extensions && $(BIN)/molecule test --all
+
+test: lint unit integration molecule
+
+sanity: setup
+	tools/sanity.sh
+
+changelog: setup
+	$(BIN)/antsibull-changelog lint
+
+clean:
+	rm -rf $(COLLECTIONS) .pytest_cache build
