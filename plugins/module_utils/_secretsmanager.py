@@ -865,3 +865,69 @@ def reconcile(client, desired, check_mode=False, kms_equal=None, randbytes=os.ur
     created_arn = apply_plan(client, plan)
     result["secret"] = secret_result(describe_secret(client, created_arn or current["ARN"]))
     return result
+
+
+# -- listing (secret_info, the secrets role's bulk read, the audit) ---------------------------
+def list_filters(name_prefix=None, tags=None, filters=None):
+    """ListSecrets ``Filters`` for the selectors (pure).  The name filter is a plain prefix in
+    AWS; path boundaries are checked afterwards by ``select_listed``."""
+    out = []
+    if name_prefix:
+        validate_name(name_prefix.rstrip("/") or "/", "name_prefix")
+        out.append({"Key": "name", "Values": [name_prefix.rstrip("/") + "/"]})
+    for key, value in (tags or {}).items():
+        out.append({"Key": "tag-key", "Values": [str(key)]})
+        out.append({"Key": "tag-value", "Values": [str(value)]})
+    for key, values in (filters or {}).items():
+        out.append({"Key": key, "Values": [str(v) for v in (values if isinstance(values, list) else [values])]})
+    return out
+
+
+def select_listed(described, name_prefix=None, tags=None):
+    """Keep the secrets that really match: path boundary for ``name_prefix`` and every tag with
+    its value (ListSecrets tag filters match keys and values independently)."""
+    selected = []
+    for item in described:
+        if name_prefix and not path_matches(item["Name"], name_prefix):
+            continue
+        item_tags = boto3_tag_list_to_ansible_dict(item.get("Tags") or [])
+        if any(item_tags.get(str(k)) != str(v) for k, v in (tags or {}).items()):
+            continue
+        selected.append(item)
+    return selected
+
+
+@SecretsManagerErrorHandler.common_error_handler("list secrets")
+def list_secrets(client, filters, include_planned_deletion=False):
+    """Every ListSecrets entry for ``filters`` (paginated, 100 a page).  Entries carry names,
+    tags and SecretVersionsToStages, which is what bulk planning needs."""
+    paginator = client.get_paginator("list_secrets")
+    kwargs = {"Filters": filters, "MaxResults": 100}
+    if include_planned_deletion:
+        kwargs["IncludePlannedDeletion"] = True
+    out = []
+    for page in paginator.paginate(**kwargs):
+        out.extend(page.get("SecretList", []))
+    return out
+
+
+def find_secrets(client, names=None, name_prefix=None, tags=None, filters=None, include_planned_deletion=False):
+    """(secrets, missing): ``secret_result`` dicts sorted by name, and the names not found."""
+    missing = []
+    if names:
+        described = []
+        for name in names:
+            item = describe_secret(client, validate_name(name, "names"))
+            if item is None:
+                missing.append(name)
+            else:
+                described.append(item)
+        described = select_listed(described, name_prefix, tags)
+    else:
+        listed = list_secrets(client, list_filters(name_prefix, tags, filters), include_planned_deletion)
+        described = select_listed(listed, name_prefix, tags)
+        for item in described:  # ListSecrets says SecretVersionsToStages; DescribeSecret says VersionIdsToStages
+            if "VersionIdsToStages" not in item and "SecretVersionsToStages" in item:
+                item["VersionIdsToStages"] = item["SecretVersionsToStages"]
+    secrets = sorted((secret_result(item) for item in described), key=lambda s: s["name"])
+    return secrets, missing
