@@ -37,7 +37,7 @@ $(LINK):
 setup: $(STAMP) $(LINK)
 
 demo: setup
-	$(EMULATOR) -- $(BIN)/ansible-playbook playbooks/demo.yml
+	$(EMULATOR) -- tools/demo.sh
 
 lint: setup
 	$(BIN)/ansible-lint --offline

@@ -235,6 +235,7 @@ def build_desired(params):
         "value_option": given[0] if given else None,
         "json": None,
         "generate": list(params.get("generate") or []),
+        "regenerate": list(params.get("regenerate") or []),
         "generate_bytes": params.get("generate_bytes") or DEFAULT_GENERATE_BYTES,
         "overwrite": params.get("overwrite", True) is not False,
         "description": params.get("description"),
@@ -273,11 +274,15 @@ def build_desired(params):
     generate_bytes = desired["generate_bytes"]
     if not 1 <= generate_bytes <= 4096:
         raise InvalidOption("generate_bytes", f"{generate_bytes} is out of range (1-4096)")
-    for key in desired["generate"]:
-        if not isinstance(key, str) or not key:
-            raise InvalidOption("generate", "every entry must be a non-empty JSON key name")
-    if desired["generate"] and desired["value"] is not None and desired["json"] is None:
-        raise InvalidOption("generate", "needs json_secret, a secret_string holding a JSON object, or no value at all")
+    for option in ("generate", "regenerate"):
+        for key in desired[option]:
+            if not isinstance(key, str) or not key:
+                raise InvalidOption(option, "every entry must be a non-empty JSON key name")
+        if desired[option] and desired["value"] is not None and desired["json"] is None:
+            raise InvalidOption(option, "needs json_secret, a secret_string holding a JSON object, or no value at all")
+    both = set(desired["generate"]) & set(desired["regenerate"])
+    if both:
+        raise InvalidOption("regenerate", f"keys {sorted(both)} are also listed in generate")
 
     if desired["tags"] is not None:
         if not isinstance(desired["tags"], dict):
@@ -398,26 +403,34 @@ def target_value(desired, current_value, exists, randbytes=os.urandom):
 
     ``current_value``: str/bytes of AWSCURRENT, None when there is no AWSCURRENT version,
     UNKNOWN when it could not be read.  ``generate`` keys are filled with a new random
-    value only when absent from both the desired and the current value (never regenerated).
+    value only when absent from both the desired and the current value (never regenerated);
+    ``regenerate`` keys always get a new random value (rotation: always a change).
     """
     generate = desired["generate"]
-    if desired["value"] is None and not generate:
+    regenerate = desired.get("regenerate") or []
+    if desired["value"] is None and not generate and not regenerate:
         return None
     has_value = exists and current_value is not None
     current_json = parse_json_object(current_value) if has_value and current_value is not UNKNOWN else None
-    if has_value and not desired["overwrite"]:
+    if has_value and not desired["overwrite"] and not regenerate:
         if not generate or current_value is UNKNOWN or current_json is None:
             return None
+        data = copy.deepcopy(current_json)
+    elif has_value and not desired["overwrite"]:
+        if current_value is UNKNOWN or current_json is None:
+            raise InvalidOption("regenerate", "the secret's current value is not a readable JSON object")
         data = copy.deepcopy(current_json)
     elif desired["value"] is not None and desired["json"] is None:
         return desired["value"]
     elif desired["json"] is not None:
         data = copy.deepcopy(desired["json"])
-    else:  # generate only: keep what is there
+    else:  # generate/regenerate only: keep what is there
         if has_value and current_value is not UNKNOWN and current_json is None:
             raise InvalidOption("generate", "the secret's current value is not a JSON object, so keys cannot be added to it")
         data = copy.deepcopy(current_json) if current_json is not None else {}
-    added = False
+    added = bool(regenerate)
+    for key in regenerate:
+        data[key] = generate_value(desired["generate_bytes"], randbytes)
     for key in generate:
         if key in data:
             continue
@@ -847,7 +860,7 @@ def reconcile(client, desired, check_mode=False, kms_equal=None, randbytes=os.ur
             restored = True
             current = describe_secret(client, current["ARN"])
         current_value = None
-        if current is not None and (desired["value"] is not None or desired["generate"]):
+        if current is not None and (desired["value"] is not None or desired["generate"] or desired["regenerate"]):
             current_value, _ = get_current_value(client, current["ARN"])
         current_policy = None
         if current is not None and desired["resource_policy"] is not None:

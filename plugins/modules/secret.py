@@ -57,6 +57,14 @@ options:
     type: list
     elements: str
     default: []
+  regenerate:
+    description:
+      - JSON keys to fill with a new random value on every run, whatever they hold now. This is a
+        rotation, so the task always reports a change; used by the C(rotate) playbook.
+      - Needs a JSON value or no value at all (the current JSON value is then kept around the keys).
+    type: list
+    elements: str
+    default: []
   generate_bytes:
     description:
       - Number of random bytes (from the OS CSPRNG) behind each generated value; the value is their
@@ -255,6 +263,7 @@ def argument_spec():
         json_secret=dict(type="dict", no_log=True),
         secret_binary=dict(type="str", no_log=True),
         generate=dict(type="list", elements="str", default=[], no_log=False),
+        regenerate=dict(type="list", elements="str", default=[], no_log=False),
         generate_bytes=dict(type="int", default=48),
         overwrite=dict(type="bool", default=True),
         description=dict(type="str"),
