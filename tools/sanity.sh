@@ -101,6 +101,16 @@ fi
 # --- collection tree --------------------------------------------------------------------
 BUILD_ROOT="$ROOT/build"
 DEST="$BUILD_ROOT/ansible_collections/secretsops/aws"
+# One run at a time per checkout: each run replaces the copy (and ansible-test keeps its
+# virtualenvs and results inside it), so a concurrent run would pull the tree from under this one.
+mkdir -p "$BUILD_ROOT"
+if command -v flock >/dev/null; then
+    exec 9>"$BUILD_ROOT/.ansible-test.lock"
+    if ! flock -n 9; then
+        echo "waiting for another tools/sanity.sh or tools/units.sh run in this checkout..." >&2
+        flock 9
+    fi
+fi
 rm -rf "$DEST"
 mkdir -p "$DEST"
 # Tracked + untracked-not-ignored files that exist (a deleted tracked file is skipped).
