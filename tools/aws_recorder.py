@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 # Copyright: contributors to secretsops.aws
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """A loopback HTTP proxy in front of the local AWS emulator that records every API call.
@@ -28,7 +28,7 @@ _HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "proxy-connecti
 def operation_of(headers, body, method, path):
     target = headers.get("X-Amz-Target")
     if target:
-        service, _, op = target.rpartition(".")
+        service, op = target.rsplit(".", 1) if "." in target else ("", target)
         return f"{service.split('_')[0].lower()}:{op}"
     if body and b"Action=" in body[:4096]:
         match = re.search(rb"(?:^|&)Action=([A-Za-z0-9]+)", body[:4096])

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Parse DOCUMENTATION/EXAMPLES/RETURN of every plugin as YAML (fast pre-check before ansible-doc)."""
 import ast
 import pathlib

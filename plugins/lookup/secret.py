@@ -17,7 +17,7 @@ description:
     of the Ansible process for O(cache_ttl) seconds, keyed by credentials, region, endpoint, id, stage
     and version. Values are never written to disk and never logged.
 author:
-  - secretsops contributors
+  - secretsops contributors (@secretsops)
 options:
   _terms:
     description: Secret names or ARNs, each optionally followed by C(:json-key:version-stage:version-id).
@@ -379,4 +379,3 @@ def clear_cache():
     _CACHE.clear()
     _CLIENTS.clear()
     _BATCH_DENIED.clear()
-

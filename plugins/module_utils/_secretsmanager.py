@@ -512,7 +512,7 @@ def plan_present(current, desired, current_value=None, current_policy=None, kms_
         if desired["tags"]:
             kwargs["Tags"] = ansible_dict_to_boto3_tag_list(desired["tags"])
         if desired["replica"]:
-            kwargs["AddReplicaRegions"], _ = replica_plan([], desired["replica"])
+            kwargs["AddReplicaRegions"] = replica_plan([], desired["replica"])[0]
             kwargs["ForceOverwriteReplicaSecret"] = desired["force_overwrite_replica_secret"]
         plan.add("created", "create_secret", **kwargs)
         if desired["resource_policy"]:
@@ -861,7 +861,7 @@ def reconcile(client, desired, check_mode=False, kms_equal=None, randbytes=os.ur
             current = describe_secret(client, current["ARN"])
         current_value = None
         if current is not None and (desired["value"] is not None or desired["generate"] or desired["regenerate"]):
-            current_value, _ = get_current_value(client, current["ARN"])
+            current_value = get_current_value(client, current["ARN"])[0]
         current_policy = None
         if current is not None and desired["resource_policy"] is not None:
             current_policy = get_resource_policy(client, current["ARN"])

@@ -22,7 +22,7 @@ description:
   - Check mode makes no write call and reports the C(changed) a real run would report. Diff mode shows
     which JSON keys and which metadata change, with every value masked.
 author:
-  - secretsops contributors
+  - secretsops contributors (@secretsops)
 options:
   name:
     description:
@@ -238,11 +238,6 @@ changes:
   elements: str
   sample: [value, tags]
 """
-
-try:
-    import botocore  # noqa: F401  (AnsibleAWSModule reports a missing SDK)
-except ImportError:
-    pass
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 

@@ -13,7 +13,7 @@ description:
   - O(name_prefix) is path-boundary aware; C(prod/shop) matches C(prod/shop/db) but not C(prod/shop-old/db).
   - Read-only; supports check mode.
 author:
-  - secretsops contributors
+  - secretsops contributors (@secretsops)
 options:
   names:
     description:
