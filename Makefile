@@ -11,7 +11,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 COLLECTIONS := .collections
 LINK := $(COLLECTIONS)/ansible_collections/secretsops/aws
-EMULATOR := $(BIN)/python tools/emulator.py
+EMULATOR := $(CURDIR)/$(BIN)/python $(CURDIR)/tools/emulator.py
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/$(COLLECTIONS)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/$(BIN):$(PATH)
@@ -49,7 +49,7 @@ integration: setup
 	$(BIN)/python -m pytest -q tests/integration
 
 molecule: setup
-	cd extensions && $(BIN)/molecule test --all
+	cd extensions && $(EMULATOR) -- $(CURDIR)/$(BIN)/molecule test --all
 
 test: lint unit integration molecule
 
