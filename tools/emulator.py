@@ -70,7 +70,9 @@ def main(argv):
     moto = shutil.which("moto_server") or os.path.join(os.path.dirname(sys.executable), "moto_server")
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    server_env = dict(os.environ, MOTO_ECS_SERVICE_RUNNING=str(args.running_tasks))
+    # Closer to AWS: ECS services report running tasks (so "wait until stable" can succeed) and
+    # AWS managed IAM policies (AmazonECSTaskExecutionRolePolicy...) exist.
+    server_env = dict(os.environ, MOTO_ECS_SERVICE_RUNNING=str(args.running_tasks), MOTO_IAM_LOAD_MANAGED_POLICIES="true")
     log = open(os.environ.get("EMULATOR_LOG", os.devnull), "ab")
     proc = subprocess.Popen([moto, "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=log,
                             env=server_env, start_new_session=True)
