@@ -141,8 +141,10 @@ from ansible.utils.display import Display
 from ansible_collections.amazon.aws.plugins.plugin_utils.botocore import get_aws_connection_info
 from ansible_collections.amazon.aws.plugins.plugin_utils.lookup import AWSLookupBase
 
-from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager import BATCH_GET_MAX_IDS
+from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager import BatchDenied
 from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager import InvalidOption
+from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager import SecretsManagerError
+from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager import batch_get_secret_values
 from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager import decode_value
 from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager import explain_error
 from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager import is_deleted_error
@@ -331,25 +333,17 @@ class _Reader:
             return self._fail(exc, secret_id)
 
     def _batch(self, secret_ids):
-        out = {}
-        for start in range(0, len(secret_ids), BATCH_GET_MAX_IDS):
-            chunk = secret_ids[start:start + BATCH_GET_MAX_IDS]
-            try:
-                response = self.client.batch_get_secret_value(aws_retry=True, SecretIdList=chunk)
-            except botocore.exceptions.ClientError as exc:
-                if is_denied(exc):
-                    _BATCH_DENIED.add(self.conn_key)
-                    display.vvv("secretsops.aws.secret: BatchGetSecretValue denied, reading one secret at a time")
-                    return out
-                raise AnsibleLookupError(explain_error(exc, ", ".join(chunk), self.where["region"], self.where["endpoint"])) from None
-            for entry in response.get("SecretValues", []):
-                for secret_id in chunk:
-                    if _same_secret(secret_id, entry):
-                        out[(secret_id, "AWSCURRENT", None)] = entry
-            for err in response.get("Errors", []):
-                fake = botocore.exceptions.ClientError(
-                    {"Error": {"Code": err.get("ErrorCode"), "Message": err.get("Message", "")}}, "BatchGetSecretValue")
-                out[(err.get("SecretId"), "AWSCURRENT", None)] = self._fail(fake, err.get("SecretId"))
+        try:
+            entries, errors = batch_get_secret_values(self.client, secret_ids)
+        except BatchDenied:
+            _BATCH_DENIED.add(self.conn_key)
+            display.vvv("secretsops.aws.secret: BatchGetSecretValue denied, reading one secret at a time")
+            return {}
+        except SecretsManagerError as exc:
+            raise AnsibleLookupError(explain_error(exc, ", ".join(secret_ids), self.where["region"], self.where["endpoint"])) from None
+        out = {(secret_id, "AWSCURRENT", None): entry for secret_id, entry in entries.items()}
+        for secret_id, exc in errors.items():
+            out[(secret_id, "AWSCURRENT", None)] = self._fail(exc, secret_id)
         return out
 
     def list_names(self, path):
@@ -364,14 +358,6 @@ class _Reader:
         except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
             raise self._fail(exc, prefix) from None
         return sorted(names)
-
-
-def _same_secret(requested, entry):
-    """Does a BatchGetSecretValue entry answer the id as requested (name, full or partial ARN)?"""
-    if requested in (entry.get("Name"), entry.get("ARN")):
-        return True
-    arn = entry.get("ARN") or ""
-    return requested.startswith("arn:") and arn.startswith(requested + "-") and len(arn) == len(requested) + 7
 
 
 def clear_cache():

@@ -944,3 +944,187 @@ def find_secrets(client, names=None, name_prefix=None, tags=None, filters=None, 
                 item["VersionIdsToStages"] = item["SecretVersionsToStages"]
     secrets = sorted((secret_result(item) for item in described), key=lambda s: s["name"])
     return secrets, missing
+
+
+# -- bulk (the secrets role: one module invocation for a whole list) ---------------------------
+class BatchDenied(Exception):
+    """BatchGetSecretValue itself is not allowed for the caller (fall back to GetSecretValue)."""
+
+
+def batch_get_secret_values(client, secret_ids):
+    """BatchGetSecretValue for up to any number of ids, 20 a call.
+
+    Returns (entries, errors): ``entries`` maps each requested id to its GetSecretValue-shaped
+    entry; ``errors`` maps ids to a botocore ClientError built from the per-secret error.
+    Raises ``BatchDenied`` when the action itself is denied, ``SecretsManagerError`` otherwise."""
+    entries, errors = {}, {}
+    for start in range(0, len(secret_ids), BATCH_GET_MAX_IDS):
+        chunk = secret_ids[start:start + BATCH_GET_MAX_IDS]
+        try:
+            response = client.batch_get_secret_value(aws_retry=True, SecretIdList=chunk)
+        except botocore.exceptions.ClientError as exc:
+            if is_denied(exc):
+                raise BatchDenied() from exc
+            raise SecretsManagerError(message="Failed to batch get secret values", exception=exc) from exc
+        except botocore.exceptions.BotoCoreError as exc:
+            raise SecretsManagerError(message="Failed to batch get secret values", exception=exc) from exc
+        for entry in response.get("SecretValues", []):
+            for secret_id in chunk:
+                if same_secret(secret_id, entry):
+                    entries[secret_id] = entry
+        for err in response.get("Errors", []):
+            errors[err.get("SecretId")] = botocore.exceptions.ClientError(
+                {"Error": {"Code": err.get("ErrorCode"), "Message": err.get("Message", "")}}, "BatchGetSecretValue"
+            )
+    return entries, errors
+
+
+def same_secret(requested, entry):
+    """Does an entry (with Name and ARN) answer the id as requested: name, full or partial ARN?"""
+    if requested in (entry.get("Name"), entry.get("ARN")):
+        return True
+    arn = entry.get("ARN") or ""
+    return requested.startswith("arn:") and arn.startswith(requested + "-") and len(arn) == len(requested) + 7
+
+
+def get_current_values(client, arns):
+    """{arn: value} of AWSCURRENT for many secrets: str/bytes, None (no AWSCURRENT version) or
+    UNKNOWN (scheduled for deletion).  Batched; falls back to GetSecretValue when denied."""
+    values = {}
+    if len(arns) > 1:
+        try:
+            entries, errors = batch_get_secret_values(client, arns)
+        except BatchDenied:
+            entries, errors = None, None
+        if entries is not None:
+            for arn in arns:
+                if arn in entries:
+                    entry = entries[arn]
+                    values[arn] = entry["SecretString"] if entry.get("SecretString") is not None else entry.get("SecretBinary")
+                elif arn in errors and is_deleted_error(errors[arn]):
+                    values[arn] = UNKNOWN
+                elif arn in errors and not is_missing(errors[arn]):
+                    raise SecretsManagerError(message=f"Failed to get the value of {arn}", exception=errors[arn])
+                else:
+                    values[arn] = None
+            return values
+    for arn in arns:
+        values[arn] = get_current_value(client, arn)[0]
+    return values
+
+
+def listed_as_described(item):
+    """A ListSecrets entry in DescribeSecret's shape (what ``plan_present`` reads)."""
+    described = dict(item)
+    if "VersionIdsToStages" not in described:
+        described["VersionIdsToStages"] = described.get("SecretVersionsToStages") or {}
+    return described
+
+
+def validate_many(desireds):
+    """Bulk input checks before any API call: names (not ARNs), each once."""
+    seen = set()
+    for desired in desireds:
+        if is_arn(desired["name"]):
+            raise InvalidOption("secrets", f"{desired['name']}: bulk mode takes secret names, not ARNs")
+        if desired["name"] in seen:
+            raise InvalidOption("secrets", f"{desired['name']} is listed twice")
+        seen.add(desired["name"])
+
+
+def reconcile_many(client, desireds, check_mode=False, kms_equal=None, randbytes=os.urandom):
+    """Bring a list of secrets to their desired states with the fewest calls: one ListSecrets
+    pass (100 a page, names/tags/version stages included) and batched value reads (20 a call),
+    then per secret exactly the plan ``reconcile`` would make.  Returns a list of per-secret
+    results (name, changed, changes, diff, secret) in input order.
+
+    Extra reads only where a listing cannot answer: DescribeSecret for managed replicas and
+    after a change, GetResourcePolicy for managed policies."""
+    validate_many(desireds)
+    if not desireds:
+        return []
+    prefix = os.path.commonprefix([d["name"] for d in desireds])
+    filters = [{"Key": "name", "Values": [prefix]}] if prefix else []
+    current = {}
+    for item in list_secrets(client, filters, include_planned_deletion=True):
+        current[item["Name"]] = listed_as_described(item)
+
+    restored = set()
+    for desired in desireds:
+        name = desired["name"]
+        if name not in current:
+            continue
+        if desired["state"] == "present" and current[name].get("DeletedDate") and not check_mode:
+            restore_secret(client, current[name]["ARN"])
+            restored.add(name)
+            current[name] = describe_secret(client, current[name]["ARN"])
+        elif desired["replica"] is not None:
+            current[name] = describe_secret(client, current[name]["ARN"])
+
+    wanted = [
+        current[d["name"]]["ARN"]
+        for d in desireds
+        if d["state"] == "present" and d["name"] in current and (d["value"] is not None or d["generate"] or d["regenerate"])
+    ]
+    values = get_current_values(client, wanted) if wanted else {}
+
+    results = []
+    plans = []
+    for desired in desireds:
+        described = current.get(desired["name"])
+        if desired["state"] == "absent":
+            plan = plan_absent(described, desired)
+        else:
+            policy = None
+            if described is not None and desired["resource_policy"] is not None:
+                policy = get_resource_policy(client, described["ARN"])
+            value = values.get(described["ARN"]) if described is not None else None
+            plan = plan_present(described, desired, value, policy, kms_equal, randbytes)
+            if desired["name"] in restored:
+                plan.changes.insert(0, "restored")
+                plan.before["deleted"], plan.after["deleted"] = True, False
+        plans.append(plan)
+        results.append({
+            "name": desired["name"],
+            "changed": plan.changed or "restored" in plan.changes,
+            "changes": list(plan.changes),
+            "diff": plan.diff(),
+            "secret": secret_result(described),
+        })
+    if check_mode:
+        return results
+    for desired, plan, result in zip(desireds, plans, results):
+        if not plan.changed:
+            continue
+        created_arn = apply_plan(client, plan)
+        arn = created_arn or current[desired["name"]]["ARN"]
+        result["secret"] = secret_result(describe_secret(client, arn))
+    return results
+
+
+def secret_argument_spec():
+    """Argument spec of one secret (module ``secret``; each item of ``secret_bulk``)."""
+    return dict(
+        name=dict(type="str", required=True),
+        state=dict(type="str", default="present", choices=["present", "absent"]),
+        secret_string=dict(type="str", no_log=True, aliases=["secret"]),
+        json_secret=dict(type="dict", no_log=True),
+        secret_binary=dict(type="str", no_log=True),
+        generate=dict(type="list", elements="str", default=[], no_log=False),
+        regenerate=dict(type="list", elements="str", default=[], no_log=False),
+        generate_bytes=dict(type="int", default=DEFAULT_GENERATE_BYTES),
+        overwrite=dict(type="bool", default=True),
+        description=dict(type="str"),
+        kms_key_id=dict(type="str", no_log=False),
+        tags=dict(type="dict", aliases=["resource_tags"]),
+        purge_tags=dict(type="bool", default=True),
+        resource_policy=dict(type="json"),
+        block_public_policy=dict(type="bool"),
+        replica=dict(
+            type="list",
+            elements="dict",
+            options=dict(region=dict(type="str", required=True), kms_key_id=dict(type="str", no_log=False)),
+        ),
+        force_overwrite_replica_secret=dict(type="bool", default=False),
+        recovery_window=dict(type="int", default=30),
+    )

@@ -248,38 +248,12 @@ from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager imp
 from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager import kms_key_resolver
 from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager import reconcile
 from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager import retry_decorator
-
-
-def argument_spec():
-    return dict(
-        name=dict(type="str", required=True),
-        state=dict(type="str", default="present", choices=["present", "absent"]),
-        secret_string=dict(type="str", no_log=True, aliases=["secret"]),
-        json_secret=dict(type="dict", no_log=True),
-        secret_binary=dict(type="str", no_log=True),
-        generate=dict(type="list", elements="str", default=[], no_log=False),
-        regenerate=dict(type="list", elements="str", default=[], no_log=False),
-        generate_bytes=dict(type="int", default=48),
-        overwrite=dict(type="bool", default=True),
-        description=dict(type="str"),
-        kms_key_id=dict(type="str", no_log=False),
-        tags=dict(type="dict", aliases=["resource_tags"]),
-        purge_tags=dict(type="bool", default=True),
-        resource_policy=dict(type="json"),
-        block_public_policy=dict(type="bool"),
-        replica=dict(
-            type="list",
-            elements="dict",
-            options=dict(region=dict(type="str", required=True), kms_key_id=dict(type="str", no_log=False)),
-        ),
-        force_overwrite_replica_secret=dict(type="bool", default=False),
-        recovery_window=dict(type="int", default=30),
-    )
+from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager import secret_argument_spec
 
 
 def main():
     module = AnsibleAWSModule(
-        argument_spec=argument_spec(),
+        argument_spec=secret_argument_spec(),
         supports_check_mode=True,
         mutually_exclusive=[["secret_string", "json_secret", "secret_binary"]],
     )
