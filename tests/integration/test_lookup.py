@@ -11,6 +11,7 @@ import base64
 import json
 
 import pytest
+from emulator import free_port  # tools/, put on sys.path by conftest.py
 
 pytestmark = pytest.mark.integration
 
@@ -216,3 +217,16 @@ def test_invalid_term_fails_before_any_call(run_play, emulator):
     result = run_play([task])
     assert result[0].get("failed") is True and "_terms" in result[0]["msg"]
     assert emulator.recorder.calls() == []
+
+
+@pytest.mark.parametrize("terms", [
+    "'prod/shop/a'",
+    "'prod/shop/a', 'prod/shop/b'",  # the batched reader (was a bare BotoCoreError before 321e2ff)
+], ids=["single", "batched"])
+def test_unreachable_endpoint_error_is_explained(run_play, emulator, terms):
+    url = f"http://127.0.0.1:{free_port()}"
+    task = dict(check("unreachable", f"lookup('{L}', {terms}) == 1"), ignore_errors=True)
+    result = run_play([task], extra_env={"AWS_ENDPOINT_URL": url, "AWS_MAX_ATTEMPTS": "1"})
+    msg = result[0]["msg"]
+    assert result[0].get("failed") is True
+    assert "No answer from" in msg and "us-east-1" in msg and "VPC interface endpoint" in msg, msg
