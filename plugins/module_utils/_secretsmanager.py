@@ -129,7 +129,8 @@ def is_missing(exc):
 def is_deleted_error(exc):
     """GetSecretValue on a secret scheduled for deletion: AWS answers InvalidRequestException."""
     inner = getattr(exc, "exception", None) or exc
-    return error_code(exc) == "InvalidRequestException" and "deletion" in str(inner).lower()
+    text = str(inner).lower()
+    return error_code(exc) == "InvalidRequestException" and ("deletion" in text or "marked deleted" in text)
 
 
 def explain_error(exc, secret_id=None, region=None, endpoint=None):
@@ -236,7 +237,7 @@ def build_desired(params):
         "json": None,
         "generate": list(params.get("generate") or []),
         "regenerate": list(params.get("regenerate") or []),
-        "generate_bytes": params.get("generate_bytes") or DEFAULT_GENERATE_BYTES,
+        "generate_bytes": DEFAULT_GENERATE_BYTES if params.get("generate_bytes") is None else params["generate_bytes"],
         "overwrite": params.get("overwrite", True) is not False,
         "description": params.get("description"),
         "kms_key_id": params.get("kms_key_id"),
@@ -860,7 +861,9 @@ def reconcile(client, desired, check_mode=False, kms_equal=None, randbytes=os.ur
             restored = True
             current = describe_secret(client, current["ARN"])
         current_value = None
-        if current is not None and (desired["value"] is not None or desired["generate"] or desired["regenerate"]):
+        if current is not None and current.get("DeletedDate"):
+            current_value = UNKNOWN  # check mode: a secret scheduled for deletion cannot be read
+        elif current is not None and (desired["value"] is not None or desired["generate"] or desired["regenerate"]):
             current_value = get_current_value(client, current["ARN"])[0]
         current_policy = None
         if current is not None and desired["resource_policy"] is not None:
@@ -1064,9 +1067,13 @@ def reconcile_many(client, desireds, check_mode=False, kms_equal=None, randbytes
     wanted = [
         current[d["name"]]["ARN"]
         for d in desireds
-        if d["state"] == "present" and d["name"] in current and (d["value"] is not None or d["generate"] or d["regenerate"])
+        if d["state"] == "present" and d["name"] in current and not current[d["name"]].get("DeletedDate")
+        and (d["value"] is not None or d["generate"] or d["regenerate"])
     ]
     values = get_current_values(client, wanted) if wanted else {}
+    for described in current.values():
+        if described.get("DeletedDate"):
+            values[described["ARN"]] = UNKNOWN  # check mode: cannot be read until restored
 
     results = []
     plans = []

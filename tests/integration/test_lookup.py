@@ -162,8 +162,6 @@ def test_on_missing(run_play, emulator):
     assert "prod/shop/missing-warned" in output, "on_missing=warn printed no warning naming the secret"
 
 
-@pytest.mark.xfail(strict=True, reason="bug: is_deleted_error does not recognise the 'currently marked deleted' wording, "
-                                       "so on_deleted=skip raises 'GetSecretValue ... failed' instead of skipping")
 def test_on_deleted_skip(run_play, emulator):
     sm = emulator.client("secretsmanager")
     sm.create_secret(Name="prod/shop/deleted", SecretString=VALUE)

@@ -281,9 +281,6 @@ def test_restore_scheduled_secret(run_play, emulator):
     assert_no_change(run_play, emulator, {"name": name, "secret_string": VALUE, "description": "back"}, "restored")
 
 
-@pytest.mark.xfail(strict=True, reason="bug: check mode on a secret scheduled for deletion reads its value; "
-                                       "is_deleted_error does not recognise the 'marked deleted' wording, so the "
-                                       "module fails instead of reporting changed (restore)")
 def test_restore_scheduled_secret_check_mode(run_play, emulator):
     name = "prod/shop/restore"
     sm = emulator.client("secretsmanager")

@@ -259,8 +259,6 @@ def test_generate_bytes_range(nbytes):
     invalid("generate_bytes", generate=["a"], generate_bytes=nbytes)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: build_desired uses `params.get('generate_bytes') or 48`, so generate_bytes=0 "
-                                       "silently becomes 48 instead of failing the documented 1-4096 range check")
 def test_generate_bytes_zero_rejected():
     invalid("generate_bytes", generate=["a"], generate_bytes=0)
 
@@ -913,8 +911,6 @@ def test_deleted_error_aws_wording():
     assert sm.is_deleted_error(exc)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: is_deleted_error only matches the word 'deletion'; the "
-                                       "'currently marked deleted' wording (moto's GetSecretValue) is not recognised")
 def test_deleted_error_marked_deleted_wording():
     exc = _FakeClientError("InvalidRequestException",
                            "You tried to perform the operation on a secret that's currently marked deleted.")
