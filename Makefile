@@ -42,16 +42,19 @@ demo: setup
 lint: setup
 	$(BIN)/ansible-lint --offline
 
+# pytest exits 5 when it collected nothing: that fails the gate, with a message saying why.
+PYTEST = $(BIN)/python -m pytest -q $(1) || { rc=$$?; [ $$rc -ne 5 ] || echo "make $@: pytest collected no tests in $(1)" >&2; exit $$rc; }
+
 unit: setup
-	$(BIN)/python -m pytest -q tests/unit
+	$(call PYTEST,tests/unit)
 
 integration: setup
-	$(BIN)/python -m pytest -q tests/integration
+	$(call PYTEST,tests/integration)
 
 molecule: setup
 	cd extensions && $(EMULATOR) -- $(CURDIR)/$(BIN)/molecule test --all
 
-test: lint unit integration molecule
+test: lint changelog sanity unit integration molecule
 
 sanity: setup
 	tools/sanity.sh

@@ -166,7 +166,8 @@ from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager imp
 def main():
     module = AnsibleAWSModule(
         argument_spec=dict(
-            secrets=dict(type="list", elements="dict", required=True, options=secret_argument_spec()),
+            # Values are no_log in the item options; the list itself holds names and metadata too.
+            secrets=dict(type="list", elements="dict", required=True, no_log=False, options=secret_argument_spec()),
         ),
         supports_check_mode=True,
     )

@@ -170,7 +170,7 @@ def run_play(emulator, tmp_path):
             command.append("--check")
         if diff:
             command.append("--diff")
-        proc = subprocess.run(command, capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
+        proc = subprocess.run(command, capture_output=True, text=True, env=env, cwd=ROOT, timeout=300, check=False)
         data = _parse_json_output(proc.stdout)
         tasks_out = []
         if data:

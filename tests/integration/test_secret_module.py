@@ -37,7 +37,7 @@ def current_value(emulator, name, stage="AWSCURRENT"):
 
 
 def secret_writes(emulator):
-    return [op for op in emulator.writes()]
+    return list(emulator.writes())
 
 
 def run_one(run_play, emulator, args, check=False, diff=False):
@@ -357,8 +357,10 @@ def test_diff_mode_shows_keys_never_values(run_play, emulator):
     emulator.client("secretsmanager").create_secret(
         Name=name, SecretString=json.dumps({"KEEP": VALUE, "CHANGE": VALUE, "REMOVE": VALUE}))
     tasks = [
-        task("update json", **{"name": name, "json_secret": {"KEEP": VALUE, "CHANGE": VALUE2, "ADD": VALUE2},
-                                    "generate": ["GENERATED"], "description": "new", "tags": {"Environment": "prod"}}),
+        task("update json", **{
+            "name": name, "json_secret": {"KEEP": VALUE, "CHANGE": VALUE2, "ADD": VALUE2},
+            "generate": ["GENERATED"], "description": "new", "tags": {"Environment": "prod"},
+        }),
     ]
     result = run_play(tasks, check=True, diff=True)
     assert result.rc == 0, result.summary()
