@@ -69,6 +69,15 @@ options:
     description: Seconds a value read stays cached in memory; C(0) turns the cache off.
     type: int
     default: 300
+  shared_cache:
+    description:
+      - Share cached values between the forked worker processes of one C(ansible-playbook) run
+        through a small broker process started on first use. It keeps values in memory only, serves
+        only the same user over a Unix socket in a private directory, lets concurrent workers wait
+        for one fetch instead of all fetching, and exits with the run. With C(false) each worker
+        process keeps its own cache.
+    type: bool
+    default: true
   binary:
     description: How a binary secret is returned, C(base64) text or C(raw) bytes.
     type: str
@@ -78,7 +87,8 @@ notes:
   - "AWS APIs used: BatchGetSecretValue, GetSecretValue, ListSecrets (with O(bypath)). The caller
     needs secretsmanager:GetSecretValue on the secrets (plus BatchGetSecretValue to batch, and
     ListSecrets for O(bypath)) and kms:Decrypt for customer managed keys."
-  - The cache lives in the memory of one Ansible process; each forked worker has its own.
+  - Ansible runs each task and host in a forked worker process; O(shared_cache) lets them share one
+    memory-only cache for the run, so many hosts reading the same secrets cost one read.
 extends_documentation_fragment:
   - amazon.aws.boto3
   - amazon.aws.common.plugins
@@ -141,6 +151,8 @@ from ansible.utils.display import Display
 from ansible_collections.amazon.aws.plugins.plugin_utils.botocore import get_aws_connection_info
 from ansible_collections.amazon.aws.plugins.plugin_utils.lookup import AWSLookupBase
 
+from ansible_collections.secretsops.aws.plugins.plugin_utils._cache_broker import BrokerClient
+
 from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager import BatchDenied
 from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager import InvalidOption
 from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager import SecretsManagerError
@@ -163,6 +175,7 @@ display = Display()
 _CLIENTS = {}
 _CACHE = {}
 _BATCH_DENIED = set()
+_BROKER = None  # BrokerClient once started, False when unavailable
 
 
 class _Failure(Exception):
@@ -178,14 +191,15 @@ class LookupModule(AWSLookupBase):
         super().run(terms, variables, **kwargs)
         opts = {name: self.get_option(name) for name in (
             "key", "version_stage", "version_id", "bypath", "merge", "on_missing", "on_denied",
-            "on_deleted", "default", "cache_ttl", "binary")}
+            "on_deleted", "default", "cache_ttl", "shared_cache", "binary")}
         opts["has_default"] = "default" in kwargs
         try:
             parsed = [parse_term(term) for term in terms]
         except InvalidOption as exc:
             raise AnsibleLookupError(str(exc)) from None
-        conn_key, client = self._client()
-        reader = _Reader(client, conn_key, opts["cache_ttl"], self._where(client))
+        conn_key, client_factory, where = self._connection()
+        broker = _broker() if opts["cache_ttl"] > 0 and opts["shared_cache"] else None
+        reader = _Reader(client_factory, conn_key, opts["cache_ttl"], where, broker)
         if opts["bypath"]:
             results = [self._by_path(reader, term, opts) for term in terms]
         else:
@@ -204,17 +218,21 @@ class LookupModule(AWSLookupBase):
         return [value for value in results if value is not _SKIP]
 
     # -- connection ---------------------------------------------------------------------
-    def _client(self):
+    def _connection(self):
+        """(conn_key, client factory, where): the client is made (and pooled per process) only
+        when a value must really be fetched, so a cache hit costs no boto3 client."""
         region, endpoint, params = get_aws_connection_info(self)
         material = repr((region, endpoint, sorted((k, str(v)) for k, v in params.items()),
                          os.environ.get("AWS_PROFILE"), os.environ.get("AWS_ACCESS_KEY_ID")))
         conn_key = hashlib.sha256(material.encode("utf-8")).hexdigest()
-        if conn_key not in _CLIENTS:
-            _CLIENTS[conn_key] = self.client("secretsmanager", retry_decorator())
-        return conn_key, _CLIENTS[conn_key]
 
-    def _where(self, client):
-        return {"region": client.meta.region_name, "endpoint": client.meta.endpoint_url}
+        def factory():
+            if conn_key not in _CLIENTS:
+                _CLIENTS[conn_key] = self.client("secretsmanager", retry_decorator())
+            return _CLIENTS[conn_key]
+
+        where = {"region": region, "endpoint": endpoint or os.environ.get("AWS_ENDPOINT_URL") or f"https://secretsmanager.{region}.amazonaws.com"}
+        return conn_key, factory, where
 
     # -- reading ------------------------------------------------------------------------
     def _values(self, reader, parsed, opts):
@@ -278,14 +296,35 @@ class LookupModule(AWSLookupBase):
 _SKIP = object()
 
 
-class _Reader:
-    """Reads secret values through the cache, batching AWSCURRENT reads."""
+def _broker():
+    """The shared cache broker of this ansible-playbook run, or None (then each worker process
+    keeps its own cache).  Never fails a lookup."""
+    global _BROKER  # pylint: disable=global-statement
+    if _BROKER is None:
+        try:
+            client = BrokerClient()
+            client.ensure_running()
+            _BROKER = client
+        except (OSError, ValueError) as exc:
+            display.vvv(f"secretsops.aws.secret: shared cache unavailable ({exc}); caching per process")
+            _BROKER = False
+    return _BROKER or None
 
-    def __init__(self, client, conn_key, ttl, where):
-        self.client = client
+
+class _Reader:
+    """Reads secret values through the caches (this process, then the run's shared broker),
+    batching AWSCURRENT reads; only cache misses reach AWS."""
+
+    def __init__(self, client_factory, conn_key, ttl, where, broker=None):
+        self._client_factory = client_factory
         self.conn_key = conn_key
         self.ttl = ttl
         self.where = where
+        self.broker = broker
+
+    @property
+    def client(self):
+        return self._client_factory()
 
     def _fail(self, exc, secret_id):
         message = explain_error(exc, secret_id, self.where["region"], self.where["endpoint"])
@@ -297,28 +336,59 @@ class _Reader:
             return _Failure("deleted", f"Secret {secret_id} is scheduled for deletion ({self.where['region']}); restore it or stop reading it")
         raise AnsibleLookupError(message)
 
+    def _key(self, request):
+        return "|".join([self.conn_key] + [part or "" for part in request])
+
     def read(self, requests):
         """{(id, stage, version_id): GetSecretValue-shaped entry or _Failure}."""
         now = time.monotonic()
         out = {}
         todo = []
         for request in dict.fromkeys(requests):
-            cached = _CACHE.get((self.conn_key,) + request) if self.ttl > 0 else None
+            cached = _CACHE.get(self._key(request)) if self.ttl > 0 else None
             if cached and cached[0] > now:
                 out[request] = cached[1]
             else:
                 todo.append(request)
+        claimed = None
+        if todo and self.broker is not None:
+            try:
+                hits, claimed_keys = self.broker.claim([self._key(r) for r in todo], self.ttl)
+            except (OSError, ValueError, KeyError) as exc:
+                display.vvv(f"secretsops.aws.secret: shared cache unavailable ({exc})")
+            else:
+                by_key = {self._key(r): r for r in todo}
+                for key, entry in hits.items():
+                    out[by_key[key]] = entry
+                claimed = [by_key[key] for key in claimed_keys]
+                todo = claimed
+        fetched = self._fetch(todo)
+        out.update(fetched)
+        good = {r: e for r, e in fetched.items() if not isinstance(e, _Failure)}
+        if self.ttl > 0:
+            expires = time.monotonic() + self.ttl
+            for request, entry in out.items():
+                if not isinstance(entry, _Failure):
+                    _CACHE[self._key(request)] = (expires, entry)
+        if claimed is not None:
+            try:
+                if good:
+                    self.broker.put({self._key(r): e for r, e in good.items()}, self.ttl)
+                failed = [self._key(r) for r in claimed if r not in good]
+                if failed:
+                    self.broker.release(failed)
+            except (OSError, ValueError) as exc:
+                display.vvv(f"secretsops.aws.secret: shared cache unavailable ({exc})")
+        return out
+
+    def _fetch(self, todo):
+        out = {}
         batchable = [req for req in todo if req[1] == "AWSCURRENT" and req[2] is None]
         if len(batchable) > 1 and self.conn_key not in _BATCH_DENIED:
             out.update(self._batch([req[0] for req in batchable]))
-            todo = [req for req in todo if req not in out]
         for request in todo:
-            out[request] = self._single(*request)
-        if self.ttl > 0:
-            expires = time.monotonic() + self.ttl
-            for request in todo + batchable:
-                if request in out and not isinstance(out[request], _Failure):
-                    _CACHE[(self.conn_key,) + request] = (expires, out[request])
+            if request not in out:
+                out[request] = self._single(*request)
         return out
 
     def _single(self, secret_id, stage, version_id):

@@ -1,0 +1,81 @@
+# Copyright: contributors to secretsops.aws
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The lookup's cache is shared by the forked workers of one ansible-playbook run: 20 hosts
+reading the same 6 secrets cost one BatchGetSecretValue, not 20 (amazon.aws: 120 calls).
+The broker process exits with the run and leaves no socket behind."""
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, os.pardir))
+BIN = os.path.dirname(sys.executable)
+REGION = "us-east-1"
+
+SECRETS = {f"bench/shop/s{i}": {"KEY": f"shared-cache-test-{i}"} for i in range(6)}
+
+
+def run_hosts(emulator, tmp_path, shared):
+    inventory = tmp_path / "hosts.yml"
+    inventory.write_text(json.dumps({"all": {"hosts": {f"h{i:02d}": {} for i in range(20)},
+                                             "vars": {"ansible_connection": "local",
+                                                      "ansible_python_interpreter": sys.executable}}}))
+    playbook = tmp_path / "play.yml"
+    terms = ", ".join(repr(name) for name in SECRETS)
+    playbook.write_text(json.dumps([{"hosts": "all", "gather_facts": False, "tasks": [{
+        "name": "read six secrets on every host",
+        "ansible.builtin.assert": {"quiet": True, "that": [
+            f"lookup('secretsops.aws.secret', {terms}, shared_cache={shared}, wantlist=true) | length == 6"]},
+    }]}]))
+    env = dict(os.environ, AWS_ENDPOINT_URL=emulator.url, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
+               AWS_REGION=REGION, ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".collections"),
+               ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1")
+    env.pop("AWS_PROFILE", None)
+    emulator.recorder.reset()
+    proc = subprocess.run([os.path.join(BIN, "ansible-playbook"), "-i", str(inventory), str(playbook)],
+                          capture_output=True, text=True, env=env, cwd=ROOT, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    return [op for op in emulator.calls() if "SecretValue" in op]
+
+
+@pytest.fixture
+def seeded(emulator):
+    client = emulator.client("secretsmanager")
+    for name, value in SECRETS.items():
+        client.create_secret(Name=name, SecretString=json.dumps(value))
+    return emulator
+
+
+def test_twenty_hosts_share_one_read(seeded, tmp_path):
+    calls = run_hosts(seeded, tmp_path, shared=True)
+    assert calls == ["secretsmanager:BatchGetSecretValue"]
+
+
+def test_without_sharing_each_worker_reads(seeded, tmp_path):
+    calls = run_hosts(seeded, tmp_path, shared=False)
+    assert len(calls) == 20
+
+
+def test_broker_exits_with_the_run(seeded, tmp_path):
+    run_hosts(seeded, tmp_path, shared=True)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        procs = subprocess.run(["pgrep", "-f", "_cache_broker.py /"], capture_output=True, text=True, check=False).stdout.split()
+        # Other test sessions may run brokers of their own; ours served a finished controller.
+        alive = [pid for pid in procs if _owner_gone(pid)]
+        if not alive:
+            break
+        time.sleep(0.2)
+    assert not alive
+
+
+def _owner_gone(pid):
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            owner = int(handle.read().split(b"\0")[-2])
+    except (OSError, ValueError, IndexError):
+        return False
+    return not os.path.exists(f"/proc/{owner}")
