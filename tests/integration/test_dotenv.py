@@ -194,8 +194,9 @@ def test_writes_0600_file_with_merged_values_and_is_idempotent(dotenv, seeded, t
     assert updated, "DB_PORT not updated"
 
 
+@pytest.mark.usefixtures("seeded")
 @pytest.mark.skipif(shutil.which("git") is None, reason="git is needed")
-def test_refuses_a_path_git_would_track(dotenv, seeded, tmp_path):
+def test_refuses_a_path_git_would_track(dotenv, tmp_path):
     repo = tmp_path / "repo"
     repo.mkdir()
     git("init", "-q", cwd=repo)
@@ -214,8 +215,9 @@ def test_refuses_a_path_git_would_track(dotenv, seeded, tmp_path):
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
 
+@pytest.mark.usefixtures("seeded")
 @pytest.mark.skipif(shutil.which("git") is None, reason="git is needed")
-def test_refuses_a_tracked_file_even_if_the_pattern_is_ignored(dotenv, seeded, tmp_path):
+def test_refuses_a_tracked_file_even_if_the_pattern_is_ignored(dotenv, tmp_path):
     repo = tmp_path / "repo"
     repo.mkdir()
     git("init", "-q", cwd=repo)
@@ -230,7 +232,8 @@ def test_refuses_a_tracked_file_even_if_the_pattern_is_ignored(dotenv, seeded, t
     assert untouched, "tracked file was overwritten"
 
 
-def test_refuses_a_non_dev_prefix(dotenv, seeded, tmp_path, emulator):
+@pytest.mark.usefixtures("seeded")
+def test_refuses_a_non_dev_prefix(dotenv, tmp_path, emulator):
     path = tmp_path / ".env"
     result = dotenv(secretsops_env="prod", secretsops_app="shop", secretsops_dotenv_path=str(path))
     assert result.rc != 0, result.summary()
@@ -244,19 +247,21 @@ def test_refuses_a_non_dev_prefix(dotenv, seeded, tmp_path, emulator):
     assert same, "prod/shop content differs"
 
 
+@pytest.mark.usefixtures("seeded")
 @pytest.mark.parametrize("extra, message", [
     ({"secretsops_app": "shop"}, "needs secretsops_dotenv_path"),
     ({"secretsops_app": "shop", "secretsops_dotenv_path": "relative/.env"}, "an absolute path"),
     ({"secretsops_dotenv_path": "/tmp/x.env"}, "secretsops_app"),
     ({"secretsops_app": "shop", "secretsops_dotenv_path": "/nonexistent-dir-secretsops/.env"}, "must exist"),
 ])
-def test_input_errors_name_the_fix(dotenv, seeded, extra, message):
+def test_input_errors_name_the_fix(dotenv, extra, message):
     result = dotenv(**extra)
     assert result.rc != 0, result.summary()
     assert message in " ".join(result.failed_msgs()), result.summary()
 
 
-def test_refuses_a_symlink_and_an_empty_prefix(dotenv, seeded, tmp_path):
+@pytest.mark.usefixtures("seeded")
+def test_refuses_a_symlink_and_an_empty_prefix(dotenv, tmp_path):
     target = tmp_path / "elsewhere.env"
     target.write_text("")
     link = tmp_path / "link.env"
