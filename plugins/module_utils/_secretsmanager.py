@@ -248,6 +248,7 @@ def build_desired(params):
         "replica": None,
         "force_overwrite_replica_secret": bool(params.get("force_overwrite_replica_secret")),
         "recovery_window": params.get("recovery_window", 30),
+        "version_stages": parse_version_stages(params),
     }
     recovery = desired["recovery_window"]
     if recovery is None:
@@ -484,7 +485,8 @@ def policy_changed(current_policy, desired_policy):
     return compare_policies(current_policy, desired_policy)
 
 
-def plan_present(current, desired, current_value=None, current_policy=None, kms_equal=None, randbytes=os.urandom):
+def plan_present(current, desired, current_value=None, current_policy=None, kms_equal=None, randbytes=os.urandom,
+                 staged_value=None):
     """Plan for ``state=present``.
 
     current: DescribeSecret response (dict) or None.  current_value: see ``target_value``.
@@ -537,12 +539,15 @@ def plan_present(current, desired, current_value=None, current_policy=None, kms_
         plan.before["deleted"] = True
         plan.after["deleted"] = False
 
-    if value is not None and (current_value is None or current_value is UNKNOWN or not values_equal(current_value, value)):
-        current_version = current_version_id(current)
+    compare_value = staged_value if writes_staged(desired) else current_value  # see "versions and rotation"
+    if value is not None and (compare_value is None or compare_value is UNKNOWN or not values_equal(compare_value, value)):
+        current_version = replaced_version_key(current, desired)
         kwargs = {"SecretId": secret_id, "ClientRequestToken": request_token(secret_id, current_version, value)}
         kwargs["SecretBinary" if isinstance(value, bytes) else "SecretString"] = value
+        if desired.get("version_stages"):
+            kwargs["VersionStages"] = list(desired["version_stages"])
         plan.add("value", "put_secret_value", **kwargs)
-        before_v = None if current_value in (None, UNKNOWN) else current_value
+        before_v = None if compare_value in (None, UNKNOWN) else compare_value
         plan.before["value"], plan.after["value"] = masked_value_diff(before_v, value)
     elif current_value not in (None, UNKNOWN) and value is not None:
         plan.before["value"] = plan.after["value"] = mask_value(current_value)
@@ -868,7 +873,8 @@ def reconcile(client, desired, check_mode=False, kms_equal=None, randbytes=os.ur
         current_policy = None
         if current is not None and desired["resource_policy"] is not None:
             current_policy = get_resource_policy(client, current["ARN"])
-        plan = plan_present(current, desired, current_value, current_policy, kms_equal, randbytes)
+        plan = plan_present(current, desired, current_value, current_policy, kms_equal, randbytes,
+                            staged_value=read_staged_value(client, current, desired))
         if restored:
             plan.changes.insert(0, "restored")
             plan.before["deleted"] = True
@@ -1086,7 +1092,8 @@ def reconcile_many(client, desireds, check_mode=False, kms_equal=None, randbytes
             if described is not None and desired["resource_policy"] is not None:
                 policy = get_resource_policy(client, described["ARN"])
             value = values.get(described["ARN"]) if described is not None else None
-            plan = plan_present(described, desired, value, policy, kms_equal, randbytes)
+            plan = plan_present(described, desired, value, policy, kms_equal, randbytes,
+                                staged_value=read_staged_value(client, described, desired))
             if desired["name"] in restored:
                 plan.changes.insert(0, "restored")
                 plan.before["deleted"], plan.after["deleted"] = True, False
@@ -1134,4 +1141,348 @@ def secret_argument_spec():
         ),
         force_overwrite_replica_secret=dict(type="bool", default=False),
         recovery_window=dict(type="int", default=30),
+        version_stages=dict(type="list", elements="str"),
     )
+
+
+# =====================================================================================
+# -- versions and rotation
+#    (secret_version, secret_rotation, the secret module's version_stages, the rotate and
+#    rollback playbooks).  Same three kinds of functions as above, kept in this section.
+# =====================================================================================
+# A custom staging label on the version a rollback moved AWSCURRENT away from.  AWSPREVIOUS
+# points at that version after a rollback, so without the label a second "to_previous" would
+# flip AWSCURRENT straight back to the version that was just rolled back.  A label lives on one
+# version at a time (AWS moves it), and a labelled version is never deprecated by AWS.
+ROLLED_BACK_LABEL = "SECRETSOPS_ROLLED_BACK"
+STAGE_MAX_LENGTH = 256  # UpdateSecretVersionStage VersionStage
+STAGES_MAX = 20  # staging labels per version
+ROTATION_DAYS_RANGE = (1, 1000)
+DURATION_PATTERN = re.compile(r"\A([1-9]|1[0-9]|2[0-4])h\Z")
+SCHEDULE_PATTERN = re.compile(r"\A(rate|cron)\(.+\)\Z")
+LAMBDA_ARN_PATTERN = re.compile(r"\Aarn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]+(:[A-Za-z0-9$_-]+)?\Z")
+
+
+# -- parse / validate (pure) --------------------------------------------------------------
+def _validate_stage(stage, option):
+    if not isinstance(stage, str) or not stage or len(stage) > STAGE_MAX_LENGTH:
+        raise InvalidOption(option, f"a staging label is 1-{STAGE_MAX_LENGTH} characters")
+    return stage
+
+
+def parse_version_stages(params):
+    """``version_stages`` of the secret module: None (AWS default, AWSCURRENT) or a list of
+    unique staging labels.  Only meaningful when a value is written."""
+    stages = params.get("version_stages")
+    if stages is None:
+        return None
+    if not isinstance(stages, list) or not stages:
+        raise InvalidOption("version_stages", "give at least one staging label, e.g. [AWSPENDING]")
+    if len(stages) > STAGES_MAX:
+        raise InvalidOption("version_stages", f"at most {STAGES_MAX} staging labels")
+    for stage in stages:
+        _validate_stage(stage, "version_stages")
+    if len(set(stages)) != len(stages):
+        raise InvalidOption("version_stages", "a staging label is listed twice")
+    if ROLLED_BACK_LABEL in stages:
+        raise InvalidOption("version_stages", f"{ROLLED_BACK_LABEL} is managed by secret_version")
+    has_value = any(params.get(opt) is not None for opt in ("secret_string", "json_secret", "secret_binary"))
+    if not has_value and not params.get("generate") and not params.get("regenerate"):
+        raise InvalidOption("version_stages", "needs a value to write (secret_string, json_secret, secret_binary, generate or regenerate)")
+    return list(stages)
+
+
+def writes_staged(desired):
+    """True when a new value is written under other labels than AWSCURRENT (e.g. AWSPENDING):
+    it is then compared with the version holding the first of those labels, not AWSCURRENT."""
+    stages = desired.get("version_stages")
+    return bool(stages) and "AWSCURRENT" not in stages
+
+
+def replaced_version_key(current, desired):
+    """The 'replaced version' part of a new version's ClientRequestToken.  For an AWSCURRENT
+    write: the AWSCURRENT version id (see ``request_token``).  For a staged write also the
+    label and every labelled version, so that after a rollback the same value can be staged
+    again as a new version (AWS ignores a put whose token and value match an existing version,
+    and would then not attach the label)."""
+    current_version = current_version_id(current)
+    if not writes_staged(desired):
+        return current_version
+    versions = sorted((current.get("VersionIdsToStages") or {}).keys())
+    return "|".join([current_version or "", desired["version_stages"][0]] + versions)
+
+
+def parse_version_move(params):
+    """secret_version parameters -> desired dict (name, stage, version_id, to_previous, state)."""
+    desired = {
+        "name": validate_name(params.get("name")),
+        "stage": _validate_stage(params.get("stage") or "AWSCURRENT", "stage"),
+        "version_id": params.get("version_id") or None,
+        "to_previous": bool(params.get("to_previous")),
+        "state": params.get("state") or "present",
+    }
+    if desired["stage"] == ROLLED_BACK_LABEL:
+        raise InvalidOption("stage", f"{ROLLED_BACK_LABEL} is managed by the module itself")
+    if desired["version_id"] and desired["to_previous"]:
+        raise InvalidOption("to_previous", "give either version_id or to_previous, not both")
+    if desired["state"] == "present":
+        if not desired["version_id"] and not desired["to_previous"]:
+            raise InvalidOption("version_id", "give the version to move the label to, or to_previous: true")
+        if desired["to_previous"] and desired["stage"] != "AWSCURRENT":
+            raise InvalidOption("to_previous", "only moves AWSCURRENT (back onto the AWSPREVIOUS version)")
+    else:
+        if desired["to_previous"]:
+            raise InvalidOption("to_previous", "only applies to state=present")
+        if desired["stage"] == "AWSCURRENT":
+            raise InvalidOption("stage", "AWSCURRENT cannot be removed, only moved to another version (version_id)")
+    return desired
+
+
+def parse_rotation(params):
+    """secret_rotation parameters -> desired dict, or InvalidOption."""
+    desired = {
+        "name": validate_name(params.get("name")),
+        "state": params.get("state") or "present",
+        "lambda_arn": params.get("rotation_lambda_arn") or None,
+        "interval": params.get("rotation_interval_days"),
+        "schedule": params.get("schedule_expression") or None,
+        "duration": params.get("duration") or None,
+        "rotate_immediately": bool(params.get("rotate_immediately")),
+    }
+    if desired["interval"] is not None and desired["schedule"]:
+        raise InvalidOption("schedule_expression", "give either rotation_interval_days or schedule_expression, not both")
+    if desired["state"] == "absent":
+        return desired
+    if desired["interval"] is None and not desired["schedule"]:
+        raise InvalidOption("rotation_interval_days", "state=present needs rotation_interval_days or schedule_expression")
+    if desired["interval"] is not None and not ROTATION_DAYS_RANGE[0] <= desired["interval"] <= ROTATION_DAYS_RANGE[1]:
+        raise InvalidOption("rotation_interval_days", f"{desired['interval']} is out of range (1-1000)")
+    if desired["schedule"]:
+        desired["schedule"] = " ".join(desired["schedule"].split())
+        if not SCHEDULE_PATTERN.match(desired["schedule"]):
+            raise InvalidOption("schedule_expression", f"{desired['schedule']!r} is not a rate(...) or cron(...) expression")
+    if desired["duration"] and not DURATION_PATTERN.match(desired["duration"]):
+        raise InvalidOption("duration", f"{desired['duration']!r}: use hours, 1h to 24h (e.g. 3h)")
+    if desired["lambda_arn"] and not LAMBDA_ARN_PATTERN.match(desired["lambda_arn"]):
+        raise InvalidOption("rotation_lambda_arn", f"{desired['lambda_arn']!r} is not a Lambda function ARN")
+    return desired
+
+
+# -- plan / compare (pure) ----------------------------------------------------------------
+def stage_holder(versions, stage):
+    """The version id carrying ``stage`` in {version_id: [stages]}, or None."""
+    for version_id, stages in versions.items():
+        if stage in (stages or []):
+            return version_id
+    return None
+
+
+def simulate_stage_move(versions, stage, move_to=None, remove_from=None):
+    """{version_id: [stages]} after UpdateSecretVersionStage, with AWS's own side effect: moving
+    AWSCURRENT away from a version puts AWSPREVIOUS on that version."""
+    after = {vid: list(stages or []) for vid, stages in versions.items()}
+    if remove_from is not None and stage in after.get(remove_from, []):
+        after[remove_from].remove(stage)
+    if move_to is not None:
+        for stages in after.values():
+            if stage in stages:
+                stages.remove(stage)
+        after.setdefault(move_to, []).append(stage)
+        if stage == "AWSCURRENT" and remove_from is not None:
+            for stages in after.values():
+                if "AWSPREVIOUS" in stages:
+                    stages.remove("AWSPREVIOUS")
+            after[remove_from].append("AWSPREVIOUS")
+    return after
+
+
+def _labelled(versions):
+    return {vid: sorted(stages) for vid, stages in versions.items() if stages}
+
+
+def plan_version_stage(secret_id, versions, desired):
+    """Plan for secret_version.  ``versions``: {version_id: [stages]} of the secret (deprecated
+    versions may be included with ``[]``).  Returns (plan, info) with info = {version_id: the
+    version holding the stage afterwards, previous_version_id: the one holding it before}.
+
+    Rules: moving AWSCURRENT onto the AWSPREVIOUS version is a rollback and labels the version it
+    leaves ``ROLLED_BACK_LABEL``; ``to_previous`` is a no-op when AWSPREVIOUS carries that label
+    (already rolled back); moving AWSCURRENT onto the labelled version (roll forward) removes it."""
+    plan = Plan()
+    stage = desired["stage"]
+    holder = stage_holder(versions, stage)
+    info = {"version_id": holder, "previous_version_id": holder}
+    plan.before = {"version_ids_to_stages": _labelled(versions)}
+    plan.after = copy.deepcopy(plan.before)
+
+    if desired["state"] == "absent":
+        target = desired["version_id"] or holder
+        if target is None or stage not in versions.get(target, []):
+            return plan, info
+        plan.add("stage_removed", "update_secret_version_stage", SecretId=secret_id, VersionStage=stage, RemoveFromVersionId=target)
+        after = simulate_stage_move(versions, stage, remove_from=target)
+        plan.after = {"version_ids_to_stages": _labelled(after)}
+        info["version_id"] = stage_holder(after, stage)
+        return plan, info
+
+    previous = stage_holder(versions, "AWSPREVIOUS")
+    marked = stage_holder(versions, ROLLED_BACK_LABEL)
+    if desired["to_previous"]:
+        if previous is None:
+            raise InvalidOption("to_previous", f"secret {desired['name']} has no AWSPREVIOUS version to roll back to")
+        if previous == marked:
+            return plan, info  # already rolled back: AWSPREVIOUS is the version rolled back from
+        target = previous
+    else:
+        target = desired["version_id"]
+        if target not in versions:
+            raise InvalidOption("version_id", f"version {target} does not exist in secret {desired['name']}")
+    if target == holder:
+        return plan, info
+
+    kwargs = {"SecretId": secret_id, "VersionStage": stage, "MoveToVersionId": target}
+    if holder is not None:
+        kwargs["RemoveFromVersionId"] = holder
+    plan.add("stage_moved", "update_secret_version_stage", **kwargs)
+    after = simulate_stage_move(versions, stage, move_to=target, remove_from=holder)
+    if stage == "AWSCURRENT" and target == marked:
+        plan.add("rolled_forward", "update_secret_version_stage", SecretId=secret_id, VersionStage=ROLLED_BACK_LABEL, RemoveFromVersionId=target)
+        after = simulate_stage_move(after, ROLLED_BACK_LABEL, remove_from=target)
+    elif stage == "AWSCURRENT" and target == previous and holder is not None:
+        kwargs = {"SecretId": secret_id, "VersionStage": ROLLED_BACK_LABEL, "MoveToVersionId": holder}
+        if marked is not None:
+            kwargs["RemoveFromVersionId"] = marked
+        plan.add("rolled_back", "update_secret_version_stage", **kwargs)
+        after = simulate_stage_move(after, ROLLED_BACK_LABEL, move_to=holder, remove_from=marked)
+    plan.after = {"version_ids_to_stages": _labelled(after)}
+    info["version_id"] = target
+    return plan, info
+
+
+def rotation_rules(desired):
+    """RotationRules for RotateSecret."""
+    rules = {}
+    if desired["schedule"]:
+        rules["ScheduleExpression"] = desired["schedule"]
+    else:
+        rules["AutomaticallyAfterDays"] = desired["interval"]
+    if desired["duration"]:
+        rules["Duration"] = desired["duration"]
+    return rules
+
+
+def rules_match(current_rules, desired):
+    """Do DescribeSecret's RotationRules (as AWS returns them) already say what is desired?
+    A schedule expression is compared as text (whitespace-normalised); days by number, where
+    AWS may also report the equivalent ``rate(N days)``; Duration only when it is given."""
+    current_rules = current_rules or {}
+    stored = " ".join((current_rules.get("ScheduleExpression") or "").split()) or None
+    if desired["schedule"]:
+        if stored != desired["schedule"]:
+            return False
+    else:
+        days = desired["interval"]
+        if current_rules.get("AutomaticallyAfterDays") != days:
+            return False
+        if stored not in (None, f"rate({days} days)", f"rate({days} day)"):
+            return False
+    if desired["duration"] and current_rules.get("Duration") != desired["duration"]:
+        return False
+    return True
+
+
+def _rotation_view(described):
+    return {
+        "rotation_enabled": bool(described.get("RotationEnabled")),
+        "rotation_lambda_arn": described.get("RotationLambdaARN"),
+        "rotation_rules": _snake(described.get("RotationRules") or {}),
+    }
+
+
+def plan_rotation(described, desired):
+    """Plan for secret_rotation: RotateSecret when the configuration differs (or rotation is
+    off), CancelRotateSecret for state=absent when rotation is on.  Never rotates otherwise."""
+    plan = Plan()
+    if described is None:
+        raise InvalidOption("name", f"secret {desired['name']} does not exist")
+    secret_id = described["ARN"]
+    plan.before = _rotation_view(described)
+    plan.after = copy.deepcopy(plan.before)
+    enabled = bool(described.get("RotationEnabled"))
+    if desired["state"] == "absent":
+        if enabled:
+            plan.add("rotation_cancelled", "cancel_rotate_secret", SecretId=secret_id)
+            plan.after["rotation_enabled"] = False
+        return plan
+    lambda_arn = desired["lambda_arn"] or described.get("RotationLambdaARN")
+    if not lambda_arn:
+        raise InvalidOption("rotation_lambda_arn", f"secret {desired['name']} has no rotation function yet; give its ARN")
+    if enabled and lambda_arn == described.get("RotationLambdaARN") and rules_match(described.get("RotationRules"), desired):
+        return plan
+    rules = rotation_rules(desired)
+    plan.add(
+        "rotation_configured" if not enabled else "rotation_changed",
+        "rotate_secret",
+        SecretId=secret_id,
+        RotationLambdaARN=lambda_arn,
+        RotationRules=rules,
+        RotateImmediately=desired["rotate_immediately"],
+    )
+    plan.after = {"rotation_enabled": True, "rotation_lambda_arn": lambda_arn, "rotation_rules": _snake(rules)}
+    return plan
+
+
+# -- read / apply --------------------------------------------------------------------------
+def read_staged_value(client, described, desired):
+    """The value of the version holding the first of ``version_stages`` (None when no version
+    holds it), only for staged writes of an existing secret; else None without a call."""
+    if described is None or not writes_staged(desired) or desired["state"] != "present":
+        return None
+    if desired["value"] is None and not desired["generate"] and not desired["regenerate"]:
+        return None
+    return get_current_value(client, described["ARN"], desired["version_stages"][0])[0]
+
+
+@SecretsManagerErrorHandler.common_error_handler("list secret versions")
+def list_secret_versions(client, secret_id):
+    """{version_id: [stages]} of every version, deprecated ones (no label) included."""
+    versions = {}
+    kwargs = {"SecretId": secret_id, "IncludeDeprecated": True, "MaxResults": 100}
+    while True:
+        response = client.list_secret_version_ids(aws_retry=True, **kwargs)
+        for item in response.get("Versions", []):
+            versions[item["VersionId"]] = list(item.get("VersionStages") or [])
+        token = response.get("NextToken")
+        if not token:
+            return versions
+        kwargs["NextToken"] = token
+
+
+def move_version_stage(client, desired, check_mode=False):
+    """secret_version: returns dict(changed, changes, diff, secret, version_id, previous_version_id)."""
+    described = describe_secret(client, desired["name"])
+    if described is None:
+        raise InvalidOption("name", f"secret {desired['name']} does not exist")
+    versions = dict(described.get("VersionIdsToStages") or {})
+    if desired["version_id"] and desired["version_id"] not in versions:
+        # DescribeSecret lists labelled versions only; a deprecated version can still take a label.
+        versions = dict(list_secret_versions(client, described["ARN"]), **versions)
+    plan, info = plan_version_stage(described["ARN"], versions, desired)
+    result = {"changed": plan.changed, "changes": list(plan.changes), "diff": plan.diff(), "secret": secret_result(described)}
+    result.update(info)
+    if plan.changed and not check_mode:
+        apply_plan(client, plan)
+        result["secret"] = secret_result(describe_secret(client, described["ARN"]))
+    return result
+
+
+def configure_rotation(client, desired, check_mode=False):
+    """secret_rotation: returns dict(changed, changes, diff, secret).  RotateSecret and
+    CancelRotateSecret only when the plan needs them, never in check mode."""
+    described = describe_secret(client, desired["name"])
+    plan = plan_rotation(described, desired)
+    result = {"changed": plan.changed, "changes": list(plan.changes), "diff": plan.diff(), "secret": secret_result(described)}
+    if plan.changed and not check_mode:
+        apply_plan(client, plan)
+        result["secret"] = secret_result(describe_secret(client, described["ARN"]))
+    return result

@@ -130,6 +130,22 @@ options:
         also a secret already scheduled for deletion.
     type: int
     default: 30
+  version_stages:
+    description:
+      - Staging labels to attach to a new value (C(PutSecretValue) C(VersionStages)). Omitted means
+        C([AWSCURRENT]), the value becomes current.
+      - Without C(AWSCURRENT) in the list, for example C([AWSPENDING]), the new value is written aside
+        as a new version carrying those labels (AWS moves each label off the version that had it) and
+        AWSCURRENT does not change; promote it with M(secretsops.aws.secret_version).
+      - Idempotency then follows the staged version. The desired value is compared with the version
+        holding the first listed label, not with AWSCURRENT. A second identical run is not a change once
+        that version holds the value. O(generate) and O(regenerate) still build on the AWSCURRENT JSON
+        value, so a staged rotation keeps the other keys.
+      - A secret that does not exist yet is created with the value as AWSCURRENT (a first version is
+        always current).
+      - Needs a value (O(secret_string), O(json_secret), O(secret_binary), O(generate) or O(regenerate)).
+    type: list
+    elements: str
 notes:
   - Secret values are C(no_log). Errors name the AWS action and the secret; an access denial says
     which IAM permission is missing.
@@ -173,6 +189,12 @@ EXAMPLES = r"""
           Action: secretsmanager:GetSecretValue
           Resource: "*"
     block_public_policy: true
+
+- name: Write a new JWT signing key aside as AWSPENDING (AWSCURRENT stays)
+  secretsops.aws.secret:
+    name: prod/shop/jwt
+    regenerate: [JWT_SECRET]
+    version_stages: [AWSPENDING]
 
 - name: Delete a secret at once, without recovery window
   secretsops.aws.secret:

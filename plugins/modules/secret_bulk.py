@@ -105,6 +105,12 @@ options:
         description: Days a deleted secret stays recoverable (7-30); C(0) deletes at once.
         type: int
         default: 30
+      version_stages:
+        description:
+          - Staging labels for a new value (C(PutSecretValue) C(VersionStages)), e.g. C([AWSPENDING]) to stage
+            it without making it current; see M(secretsops.aws.secret).
+        type: list
+        elements: str
 notes:
   - "AWS APIs used: ListSecrets, BatchGetSecretValue (or GetSecretValue), DescribeSecret (after a change,
     or for managed replicas), GetResourcePolicy (for managed policies), and the write calls of
