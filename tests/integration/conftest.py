@@ -72,7 +72,7 @@ def aws(tmp_path_factory):
     port = free_port()
     moto_url = f"http://127.0.0.1:{port}"
     log_path = tmp_path_factory.mktemp("moto") / "moto.log"
-    env = dict(os.environ, MOTO_ECS_SERVICE_RUNNING="1")
+    env = dict(os.environ, MOTO_ECS_SERVICE_RUNNING="1", MOTO_IAM_LOAD_MANAGED_POLICIES="true")
     with open(log_path, "ab") as log:
         proc = subprocess.Popen([moto, "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=log,
                                 env=env, start_new_session=True)
