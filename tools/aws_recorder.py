@@ -67,6 +67,7 @@ class Recorder:
 
         class Handler(http.server.BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body are two writes; avoid +40 ms per call
 
             def log_message(self, *args):  # quiet
                 pass

@@ -296,10 +296,21 @@ class LookupModule(AWSLookupBase):
 _SKIP = object()
 
 
+def _task_scope():
+    """The uuid of the task this worker process runs (Ansible's WorkerProcess keeps it as
+    ``_task``), or "" outside a worker."""
+    import multiprocessing
+
+    task = getattr(multiprocessing.current_process(), "_task", None)
+    return str(getattr(task, "_uuid", "") or "")
+
+
 def _broker():
     """The shared cache broker of this ansible-playbook run, or None (then each worker process
     keeps its own cache).  Never fails a lookup."""
     global _BROKER  # pylint: disable=global-statement
+    if not _task_scope():
+        return None  # not in a task worker: nothing to share with
     if _BROKER is None:
         try:
             client = BrokerClient()
@@ -339,6 +350,11 @@ class _Reader:
     def _key(self, request):
         return "|".join([self.conn_key] + [part or "" for part in request])
 
+    def _shared_key(self, request):
+        # Scoped to the task: the hosts of one task share reads, a later task (which may run
+        # after a module changed the secret) reads again, as with per-worker caches.
+        return _task_scope() + "|" + self._key(request)
+
     def read(self, requests):
         """{(id, stage, version_id): GetSecretValue-shaped entry or _Failure}."""
         now = time.monotonic()
@@ -353,11 +369,11 @@ class _Reader:
         claimed = None
         if todo and self.broker is not None:
             try:
-                hits, claimed_keys = self.broker.claim([self._key(r) for r in todo], self.ttl)
+                hits, claimed_keys = self.broker.claim([self._shared_key(r) for r in todo], self.ttl)
             except (OSError, ValueError, KeyError) as exc:
                 display.vvv(f"secretsops.aws.secret: shared cache unavailable ({exc})")
             else:
-                by_key = {self._key(r): r for r in todo}
+                by_key = {self._shared_key(r): r for r in todo}
                 for key, entry in hits.items():
                     out[by_key[key]] = entry
                 claimed = [by_key[key] for key in claimed_keys]
@@ -373,8 +389,8 @@ class _Reader:
         if claimed is not None:
             try:
                 if good:
-                    self.broker.put({self._key(r): e for r, e in good.items()}, self.ttl)
-                failed = [self._key(r) for r in claimed if r not in good]
+                    self.broker.put({self._shared_key(r): e for r, e in good.items()}, self.ttl)
+                failed = [self._shared_key(r) for r in claimed if r not in good]
                 if failed:
                     self.broker.release(failed)
             except (OSError, ValueError) as exc:

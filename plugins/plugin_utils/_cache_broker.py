@@ -93,6 +93,8 @@ class BrokerClient:
     OSError/ValueError on trouble; the lookup then falls back to its in-process cache."""
 
     def __init__(self):
+        if not hasattr(socket, "SO_PEERCRED"):
+            raise OSError("no SO_PEERCRED on this platform: the broker could not check its peers")
         self.pid = controller_pid()
         self.path = os.path.join(socket_dir(), f"{self.pid}.sock")
 
@@ -195,16 +197,38 @@ class _Store:
             del self.entries[key]
 
 
-def _peer_uid(conn):
+def _peer(conn):
+    """(pid, uid) of the connected process (Linux SO_PEERCRED)."""
     import struct
 
     creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
-    return struct.unpack("3i", creds)[1]
+    pid, uid, _gid = struct.unpack("3i", creds)
+    return pid, uid
 
 
-def _serve_one(conn, store):
+def _parent_pid(pid):
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
+            return int(handle.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _descends_from(pid, ancestor, depth=4):
+    for _level in range(depth):
+        if pid == ancestor:
+            return True
+        pid = _parent_pid(pid)
+        if not pid or pid <= 1:
+            return False
+    return pid == ancestor
+
+
+def _serve_one(conn, store, owner_pid):
     with conn:
-        if _peer_uid(conn) != os.getuid():
+        # Only this run: the controller or a process below it (its forked workers), same user.
+        pid, uid = _peer(conn)
+        if uid != os.getuid() or not _descends_from(pid, owner_pid):
             return
         data = b""
         while not data.endswith(b"\n"):
@@ -237,15 +261,27 @@ def _alive(pid):
 
 def serve(path, owner_pid):
     """Run the broker until the controller exits or it has been idle for IDLE_EXIT seconds."""
-    store = _Store()
-    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    import fcntl
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # a crash must not dump values to disk
+    # One broker per controller: the holder of an exclusive lock on an empty lock file (released by
+    # the kernel when the holder dies) owns the socket path. A socket there without a lock holder
+    # is stale and may be replaced; a racing second broker just exits. (Unlinking after a failed
+    # ping is not safe: a broker that has bound but not yet listened refuses connections.)
     old_umask = os.umask(0o177)
     try:
-        server.bind(path)  # fails if another broker won the race: then just exit
-    except OSError:
-        if _request_ok(path):
+        lock = os.open(path + ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
             return 0
-        os.unlink(path)  # a stale socket of a dead broker
+        store = _Store()
+        server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
         server.bind(path)
     finally:
         os.umask(old_umask)
@@ -258,32 +294,23 @@ def serve(path, owner_pid):
             except socket.timeout:
                 continue
             conn.settimeout(CLAIM_WAIT + 5)
-            threading.Thread(target=_serve_one_safely, args=(conn, store), daemon=True).start()
+            threading.Thread(target=_serve_one_safely, args=(conn, store, owner_pid), daemon=True).start()
     finally:
         server.close()
-        try:
-            os.unlink(path)
-        except OSError:
-            pass
+        for leftover in (path, path + ".lock"):
+            try:
+                os.unlink(leftover)
+            except OSError:
+                pass
+        os.close(lock)
     return 0
 
 
-def _serve_one_safely(conn, store):
+def _serve_one_safely(conn, store, owner_pid):
     try:
-        _serve_one(conn, store)
-    except (OSError, ValueError, KeyError):
+        _serve_one(conn, store, owner_pid)
+    except (OSError, ValueError, KeyError, AttributeError):  # AttributeError: no SO_PEERCRED (not Linux)
         pass
-
-
-def _request_ok(path):
-    try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-            sock.settimeout(1.0)
-            sock.connect(path)
-            sock.sendall(b'{"op": "ping"}\n')
-            return bool(sock.recv(64))
-    except OSError:
-        return False
 
 
 if __name__ == "__main__":

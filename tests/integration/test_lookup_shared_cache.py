@@ -79,3 +79,21 @@ def _owner_gone(pid):
     except (OSError, ValueError, IndexError):
         return False
     return not os.path.exists(f"/proc/{owner}")
+
+
+def test_a_later_task_reads_again_after_a_write(emulator, tmp_path):
+    """Sharing is scoped to one task: a value written by a module is seen by the next task."""
+    emulator.client("secretsmanager").create_secret(Name="bench/shop/rw", SecretString=json.dumps({"K": "old-value"}))
+    playbook = tmp_path / "play.yml"
+    playbook.write_text(json.dumps([{"hosts": "localhost", "gather_facts": False, "connection": "local",
+                                     "vars": {"ansible_python_interpreter": sys.executable}, "tasks": [
+        {"name": "first read", "ansible.builtin.assert": {"that": ["lookup('secretsops.aws.secret', 'bench/shop/rw:K') == 'old-value'"]}},
+        {"name": "write", "secretsops.aws.secret": {"name": "bench/shop/rw", "json_secret": {"K": "new-value"}}},
+        {"name": "second read", "ansible.builtin.assert": {"that": ["lookup('secretsops.aws.secret', 'bench/shop/rw:K') == 'new-value'"]}},
+    ]}]))
+    env = dict(os.environ, AWS_ENDPOINT_URL=emulator.url, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
+               AWS_REGION=REGION, ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".collections"),
+               ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1")
+    proc = subprocess.run([os.path.join(BIN, "ansible-playbook"), str(playbook)],
+                          capture_output=True, text=True, env=env, cwd=ROOT, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stdout[-3000:]
