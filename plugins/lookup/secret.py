@@ -71,11 +71,14 @@ options:
     default: 300
   shared_cache:
     description:
-      - Share cached values between the forked worker processes of one C(ansible-playbook) run
-        through a small broker process started on first use. It keeps values in memory only, serves
-        only the same user over a Unix socket in a private directory, lets concurrent workers wait
-        for one fetch instead of all fetching, and exits with the run. With C(false) each worker
-        process keeps its own cache.
+      - Share cached values between the forked worker processes that run the same task for
+        different hosts, through a small broker process started on first use; twenty hosts reading
+        the same secrets in one task cost one read. A later task reads again, so a value written
+        by an earlier task is seen.
+      - The broker keeps values in memory only (no core dumps), serves only processes of this
+        C(ansible-playbook) run of the same user over a Unix socket in a private directory, lets
+        concurrent workers wait for one fetch instead of all fetching, and exits with the run.
+        Linux only; elsewhere, or with C(false), each worker process keeps its own cache.
     type: bool
     default: true
   binary:
@@ -87,8 +90,8 @@ notes:
   - "AWS APIs used: BatchGetSecretValue, GetSecretValue, ListSecrets (with O(bypath)). The caller
     needs secretsmanager:GetSecretValue on the secrets (plus BatchGetSecretValue to batch, and
     ListSecrets for O(bypath)) and kms:Decrypt for customer managed keys."
-  - Ansible runs each task and host in a forked worker process; O(shared_cache) lets them share one
-    memory-only cache for the run, so many hosts reading the same secrets cost one read.
+  - Ansible runs each task and host in a forked worker process; a loop within one task shares the
+    process cache, and O(shared_cache) shares it between the hosts of one task.
 extends_documentation_fragment:
   - amazon.aws.boto3
   - amazon.aws.common.plugins
