@@ -124,7 +124,7 @@ def dotenv(emulator, tmp_path):
         command = [os.path.join(BIN, "ansible-playbook"), PLAYBOOK, "-e", json.dumps(extra_vars)]
         if check:
             command.append("--check")
-        proc = subprocess.run(command, capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
+        proc = subprocess.run(command, capture_output=True, text=True, env=env, cwd=ROOT, timeout=300, check=False)
         result = Run(proc)
         result.assert_no_values()
         return result

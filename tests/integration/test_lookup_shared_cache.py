@@ -85,12 +85,13 @@ def test_a_later_task_reads_again_after_a_write(emulator, tmp_path):
     """Sharing is scoped to one task: a value written by a module is seen by the next task."""
     emulator.client("secretsmanager").create_secret(Name="bench/shop/rw", SecretString=json.dumps({"K": "old-value"}))
     playbook = tmp_path / "play.yml"
-    playbook.write_text(json.dumps([{"hosts": "localhost", "gather_facts": False, "connection": "local",
-                                     "vars": {"ansible_python_interpreter": sys.executable}, "tasks": [
+    tasks = [
         {"name": "first read", "ansible.builtin.assert": {"that": ["lookup('secretsops.aws.secret', 'bench/shop/rw:K') == 'old-value'"]}},
         {"name": "write", "secretsops.aws.secret": {"name": "bench/shop/rw", "json_secret": {"K": "new-value"}}},
         {"name": "second read", "ansible.builtin.assert": {"that": ["lookup('secretsops.aws.secret', 'bench/shop/rw:K') == 'new-value'"]}},
-    ]}]))
+    ]
+    playbook.write_text(json.dumps([{"hosts": "localhost", "gather_facts": False, "connection": "local",
+                                     "vars": {"ansible_python_interpreter": sys.executable}, "tasks": tasks}]))
     env = dict(os.environ, AWS_ENDPOINT_URL=emulator.url, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
                AWS_REGION=REGION, ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".collections"),
                ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1")
