@@ -153,7 +153,9 @@ export PATH="$VENV_BIN:$PATH"
 start=$SECONDS
 set +e
 if [[ "$MODE" == sanity ]]; then
-    ansible-test sanity "${ENV_OPTS[@]}" --python "$PY_VERSION" --color no "${EXTRA[@]}" ${TESTS[@]+"${TESTS[@]}"}
+    SANITY_TESTS=()
+    for name in ${TESTS[@]+"${TESTS[@]}"}; do SANITY_TESTS+=(--test "$name"); done
+    ansible-test sanity "${ENV_OPTS[@]}" --python "$PY_VERSION" --color no "${EXTRA[@]}" ${SANITY_TESTS[@]+"${SANITY_TESTS[@]}"}
 else
     ansible-test units "${ENV_OPTS[@]}" --python "$PY_VERSION" --color no "${EXTRA[@]}" ${TESTS[@]+"${TESTS[@]}"}
 fi
