@@ -1,0 +1,82 @@
+# Copyright: contributors to secretsops.aws
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The secrets role against moto: check mode writes nothing, the whole list is one module
+invocation, the no-change run reads with one ListSecrets page plus batched value reads (no
+per-secret calls) and writes nothing, generated values are never regenerated, and a category
+with ``rotation`` gets Lambda rotation configured."""
+import io
+import json
+import zipfile
+
+import pytest
+
+PREFIX = "roletest/shop"
+
+
+def role_task(secrets_list):
+    return [{"name": "secrets role", "ansible.builtin.include_role": {"name": "secretsops.aws.secrets"},
+             "vars": {"secrets_prefix": PREFIX, "secrets_list": secrets_list,
+                      "secrets_tags": {"Environment": "roletest", "Application": "shop"}}}]
+
+
+def make_lambda(emulator):
+    role = emulator.client("iam").create_role(
+        RoleName="roletest-rotation", AssumeRolePolicyDocument=json.dumps({
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+        }))["Role"]["Arn"]
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as archive:
+        archive.writestr("rotate.py", "def handler(event, context):\n    return None\n")
+    return emulator.client("lambda").create_function(
+        FunctionName="roletest-rotation", Runtime="python3.12", Role=role, Handler="rotate.handler",
+        Code={"ZipFile": buf.getvalue()})["FunctionArn"]
+
+
+@pytest.fixture
+def forty_secrets():
+    return [{"category": f"c{i:02d}", "json": {"USER": f"user{i}"}, "generate": ["PASSWORD"]} for i in range(40)]
+
+
+def test_bulk_reconcile_is_idempotent_with_batched_reads(emulator, run_play, forty_secrets):
+    check = run_play(role_task(forty_secrets), check=True)
+    assert check.rc == 0, check.summary()
+    assert emulator.writes() == [] and emulator.client("secretsmanager").list_secrets()["SecretList"] == []
+
+    first = run_play(role_task(forty_secrets))
+    assert first.rc == 0, first.summary()
+    bulk = first.by_name("secretsops.aws.secrets : Reconcile every secret under the prefix")
+    assert bulk["changed"] and len(bulk["results"]) == 40
+    client = emulator.client("secretsmanager")
+    before = {s["Name"]: s["VersionIdsToStages"] if "VersionIdsToStages" in s else s["SecretVersionsToStages"]
+              for s in client.list_secrets(MaxResults=100)["SecretList"]}
+    assert len(before) == 40
+
+    emulator.recorder.reset()
+    second = run_play(role_task(forty_secrets))
+    assert second.rc == 0, second.summary()
+    assert not second.by_name("secretsops.aws.secrets : Reconcile every secret under the prefix")["changed"]
+    assert emulator.writes() == []
+    calls = emulator.calls()
+    assert calls.count("secretsmanager:ListSecrets") == 1
+    assert calls.count("secretsmanager:BatchGetSecretValue") == 2  # 40 values, 20 a call
+    assert len(calls) == 3, calls
+    after = {s["Name"]: s["SecretVersionsToStages"] for s in client.list_secrets(MaxResults=100)["SecretList"]}
+    assert after == before  # generated passwords were not regenerated (no new version)
+
+
+def test_rotation_is_configured_once(emulator, run_play):
+    arn = make_lambda(emulator)
+    secrets_list = [{"category": "db", "json": {"USER": "app"}, "generate": ["PASSWORD"],
+                     "rotation": {"lambda_arn": arn, "interval_days": 30}}]
+    first = run_play(role_task(secrets_list))
+    assert first.rc == 0, first.summary()
+    described = emulator.client("secretsmanager").describe_secret(SecretId=f"{PREFIX}/db")
+    assert described["RotationEnabled"] and described["RotationLambdaARN"] == arn
+    assert described["RotationRules"]["AutomaticallyAfterDays"] == 30
+
+    emulator.recorder.reset()
+    second = run_play(role_task(secrets_list))
+    assert second.rc == 0, second.summary()
+    assert not second.by_name("secretsops.aws.secrets : Configure Lambda rotation where a secret sets it")["changed"]
+    assert emulator.writes() == []
