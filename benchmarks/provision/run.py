@@ -1,0 +1,410 @@
+#!/usr/bin/env python
+# Copyright: contributors to secretsops.aws
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Side-by-side benchmark: provisioning with secretsops.aws vs community.aws / amazon.aws modules.
+
+Run from the checkout:  .venv/bin/python benchmarks/provision/run.py [--secrets 100] [--repeat 1] [--json FILE]
+
+Starts ONE moto server with a recording proxy (tools/aws_recorder.py) in front and runs, as
+``ansible-playbook`` subprocesses, a first run and a second (no-change) run of each side of each
+workload, resetting moto (``POST /moto-api/reset``) before every side:
+
+  A "guide"  the guide's 7 JSON secrets (tags Environment/Application, some generated keys) + IAM read
+             policy (+ ECS task/execution roles) + task definition + CloudTrail bucket/trail.
+             ours   = playbooks/provision.yml -e @benchmarks/provision/guide.yml
+             anchor = benchmarks/provision/anchor_guide.yml with the same vars file
+  B "bulk"   N JSON secrets (default 100) with two tags.
+             ours   = the secretsops.aws.secrets role (benchmarks/provision/ours_bulk.yml)
+             anchor = community.aws.secretsmanager_secret in a loop (benchmarks/provision/anchor_bulk.yml)
+
+For every run it prints wall time, API calls (reads / writes as tools/aws_recorder.is_write sees
+them) and the number of changed resources (loop items and secret_bulk results count one each),
+the anchor/ours ratios, the issue's targets with PASS/FAIL, and where the second run of
+workload A spends its calls (per task, attributed by time). Values are never printed: the
+stdout callback's JSON is parsed in memory and only task names, counts and error messages come out.
+
+The exit status is 0 whether targets are met or not (this is a measurement); it is non-zero
+only when a playbook itself fails.
+"""
+import argparse
+import datetime
+import json
+import math
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+
+ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, os.pardir))
+HERE = os.path.join(ROOT, "benchmarks", "provision")
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+
+from aws_recorder import Recorder, is_write  # noqa: E402
+from emulator import free_port, stop, wait_until_up  # noqa: E402
+
+BIN = os.path.dirname(sys.executable)
+REGION = "us-east-1"
+BULK_PREFIX = "bench/bulk"
+RUNS = ("first", "second")
+SIDES = ("ours", "anchor")
+WORKLOADS = {
+    "A": ("guide: 7 secrets + IAM + task definition + trail",
+          {"ours": (os.path.join(ROOT, "playbooks", "provision.yml"), "guide"),
+           "anchor": (os.path.join(HERE, "anchor_guide.yml"), "guide")}),
+    "B": ("bulk: {n} JSON secrets, two tags",
+          {"ours": (os.path.join(HERE, "ours_bulk.yml"), "bulk"),
+           "anchor": (os.path.join(HERE, "anchor_bulk.yml"), "bulk")}),
+}
+# Issue 6, measured on this machine for the anchor (community.aws 10.0.0 loop, 100 secrets).
+ISSUE_ANCHOR = {"first": (117.6, 300), "second": (105.7, 400)}
+
+
+SERVICE_NAMES = {"amazonec2containerservicev20141113": "ecs", "com.amazonaws.cloudtrail.v20131101.cloudtrail": "cloudtrail"}
+
+
+def short(operation):
+    """The recorder's "service:Operation" with the long JSON-protocol service ids shortened."""
+    service, op = operation.split(":", 1)
+    return f"{SERVICE_NAMES.get(service, service)}:{op}"
+
+
+class TimedCalls(list):
+    """The recorder's call list, also noting when each call arrived (to attribute calls to tasks)."""
+
+    def __init__(self):
+        super().__init__()
+        self.times = []
+        self._lock = threading.Lock()
+
+    def append(self, item):
+        with self._lock:
+            self.times.append(time.time())
+            super().append(item)
+
+    def clear(self):
+        with self._lock:
+            self.times.clear()
+            super().clear()
+
+    def timed(self):
+        with self._lock:
+            return list(zip(self.times, self))
+
+
+# -- inputs -----------------------------------------------------------------------------------
+def bulk_vars(count):
+    """Vars for workload B: the same N secrets for both sides (random filler, never printed)."""
+    items = []
+    for index in range(count):
+        value = {"API_KEY": os.urandom(16).hex(), "INDEX": index, "REGION": REGION}
+        items.append((f"s{index:03d}", value))
+    return {
+        "bench_prefix": BULK_PREFIX,
+        "bench_list": [{"category": category, "json": value} for category, value in items],
+        "bench_secrets": [{"name": f"{BULK_PREFIX}/{category}", "json": value} for category, value in items],
+    }
+
+
+def make_env(endpoint, workdir):
+    env = dict(os.environ)
+    for var in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_URL", "EC2_URL"):
+        env.pop(var, None)
+    env.update(
+        PATH=BIN + os.pathsep + env.get("PATH", ""),
+        AWS_ENDPOINT_URL=endpoint,
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_REGION=REGION,
+        AWS_DEFAULT_REGION=REGION,
+        ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".collections"),
+        ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
+        ANSIBLE_LOCAL_TEMP=os.path.join(workdir, "ansible-tmp"),
+        ANSIBLE_NOCOLOR="1",
+        ANSIBLE_DEPRECATION_WARNINGS="0",
+        ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
+        ANSIBLE_JSON_INDENT="0",
+    )
+    return env
+
+
+# -- running ----------------------------------------------------------------------------------
+def reset_moto(moto_url):
+    request = urllib.request.Request(moto_url + "/moto-api/reset", data=b"", method="POST")
+    with urllib.request.urlopen(request, timeout=60):
+        pass
+
+
+def task_results(report):
+    """(task name, start, end, host result) for every task result in the JSON callback's report."""
+    for play in report.get("plays", []):
+        for task in play.get("tasks", []):
+            info = task["task"]
+            for result in task.get("hosts", {}).values():
+                yield info["name"], info["duration"].get("start"), info["duration"].get("end"), result
+
+
+def changed_resources(report):
+    """Changed resources: each changed loop item or secret_bulk result counts one, else a changed task."""
+    count = 0
+    for _name, _start, _end, result in task_results(report):
+        items = result.get("results")
+        if isinstance(items, list) and items and all(isinstance(item, dict) for item in items):
+            count += sum(1 for item in items if item.get("changed"))
+        elif result.get("changed"):
+            count += 1
+    return count
+
+
+def failure_summary(report, stdout, stderr):
+    lines = []
+    for name, _start, _end, result in task_results(report or {}):
+        if result.get("failed") or result.get("unreachable"):
+            # Task names and module messages only: our modules and the no_log'd anchor tasks never
+            # put a value into msg.
+            lines.append(f"  task {name!r}: {str(result.get('msg', 'failed'))[:600]}")
+    if not lines:
+        lines = (stderr or stdout or "").splitlines()[-15:]
+    return "\n".join(lines)
+
+
+def run_playbook(path, var_files, env):
+    command = [os.path.join(BIN, "ansible-playbook"), path]
+    for var_file in var_files:
+        command += ["-e", "@" + var_file]
+    start = time.monotonic()
+    proc = subprocess.run(command, capture_output=True, text=True, env=env, cwd=ROOT, timeout=1800, check=False)
+    elapsed = time.monotonic() - start
+    try:
+        report = json.loads(proc.stdout[proc.stdout.index("{"):])
+    except ValueError:
+        report = None
+    if proc.returncode != 0 or report is None:
+        raise RuntimeError(f"{os.path.relpath(path, ROOT)} failed (rc={proc.returncode}):\n"
+                           + failure_summary(report, proc.stdout, proc.stderr))
+    return elapsed, report
+
+
+def parse_time(text):
+    if not text:
+        return None
+    moment = datetime.datetime.fromisoformat(text.rstrip("Z"))
+    return moment.replace(tzinfo=datetime.timezone.utc).timestamp()
+
+
+def attribute_calls(report, timed_calls):
+    """[(task name, seconds, [operations])] in task order; calls outside any task go to '(between tasks)'."""
+    spans = []
+    seconds = {}
+    order = []
+    for name, start, end, _result in task_results(report):
+        begin, finish = parse_time(start), parse_time(end)
+        if begin is not None and finish is not None:
+            spans.append((begin, finish, name))
+            seconds[name] = seconds.get(name, 0.0) + finish - begin
+            if name not in order:
+                order.append(name)
+    rows = {name: [] for name in order}
+    for moment, operation in timed_calls:
+        owner = "(between tasks)"
+        for begin, finish, name in spans:
+            # The callback's timestamps have microsecond resolution; allow a little slack.
+            if begin - 0.005 <= moment <= finish + 0.005:
+                owner = name
+                break
+        if owner not in rows:
+            rows[owner] = []
+            order.append(owner)
+        rows[owner].append(operation)
+    return [(owner, seconds.get(owner, 0.0), rows[owner]) for owner in order]
+
+
+def measure(count, repeat):
+    moto = os.path.join(BIN, "moto_server")
+    port = free_port()
+    moto_url = f"http://127.0.0.1:{port}"
+    workdir = tempfile.mkdtemp(prefix="secretsops-provision-bench-")
+    log = open(os.path.join(workdir, "moto.log"), "ab")  # pylint: disable=consider-using-with
+    # As tools/emulator.py: AWS managed policies exist (the execution role attaches
+    # AmazonECSTaskExecutionRolePolicy on both sides).
+    server_env = dict(os.environ, MOTO_IAM_LOAD_MANAGED_POLICIES="true")
+    proc = subprocess.Popen([moto, "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=log,  # pylint: disable=consider-using-with
+                            env=server_env, start_new_session=True)
+    recorder = None
+    try:
+        wait_until_up(moto_url, proc)
+        recorder = Recorder(moto_url)
+        # Without TCP_NODELAY each proxied call waits ~40 ms for a delayed ACK (see benchmarks/lookup).
+        recorder.server.RequestHandlerClass.disable_nagle_algorithm = True
+        calls = TimedCalls()
+        recorder._calls = calls  # pylint: disable=protected-access
+        recorder.start()
+        env = make_env(recorder.url, workdir)
+        bulk_file = os.path.join(workdir, "bulk.json")
+        with open(bulk_file, "w", encoding="utf-8") as handle:
+            json.dump(bulk_vars(count), handle)
+        var_files = {"guide": [os.path.join(HERE, "guide.yml")], "bulk": [bulk_file]}
+        # Warm-up (cold imports, page cache), not measured.
+        warmup_file = os.path.join(workdir, "warmup.json")
+        with open(warmup_file, "w", encoding="utf-8") as handle:
+            json.dump({"bench_secrets": []}, handle)
+        run_playbook(os.path.join(HERE, "anchor_bulk.yml"), [warmup_file], env)
+        samples = {}
+        attribution = {}
+        for _round in range(repeat):
+            for wid, (_title, sides) in WORKLOADS.items():
+                for side in SIDES:
+                    path, kind = sides[side]
+                    reset_moto(moto_url)
+                    for run in RUNS:
+                        recorder.reset()
+                        elapsed, report = run_playbook(path, var_files[kind], env)
+                        ops = [short(op) for op in recorder.calls()]
+                        row = samples.setdefault((wid, side, run), {"times": []})
+                        row["times"].append(elapsed)
+                        row.update(
+                            calls=len(ops), writes=sum(1 for op in ops if is_write(op)),
+                            changed=changed_resources(report),
+                            ops={op: ops.count(op) for op in sorted(set(ops))},
+                            write_ops=sorted({op for op in ops if is_write(op)}),
+                        )
+                        if wid == "A" and run == "second":
+                            attribution[side] = attribute_calls(report, [(t, short(op)) for t, op in calls.timed()])
+        reset_moto(moto_url)
+        for row in samples.values():
+            row["median"] = statistics.median(row["times"])
+            row["reads"] = row["calls"] - row["writes"]
+        return samples, attribution
+    finally:
+        if recorder is not None:
+            recorder.stop()
+        stop(proc)
+        log.close()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+# -- reporting --------------------------------------------------------------------------------
+def table(samples, count):
+    lines = ["| workload | side | run | wall s | API calls | reads | writes | changed |",
+             "|---|---|---|---:|---:|---:|---:|---:|"]
+    for wid, (title, _sides) in WORKLOADS.items():
+        label = f"{wid} {title.format(n=count)}"
+        for run in RUNS:
+            for side in SIDES:
+                row = samples[(wid, side, run)]
+                lines.append(f"| {label} | {side} | {run} | {row['median']:.1f} | {row['calls']} | "
+                             f"{row['reads']} | {row['writes']} | {row['changed']} |")
+            ours, anchor = samples[(wid, "ours", run)], samples[(wid, "anchor", run)]
+            lines.append(f"| {label} | anchor/ours | {run} | {anchor['median'] / ours['median']:.1f}x | "
+                         f"{ratio(anchor['calls'], ours['calls'])} | {ratio(anchor['reads'], ours['reads'])} | "
+                         f"{ratio(anchor['writes'], ours['writes'])} | |")
+    return "\n".join(lines)
+
+
+def ratio(num, den):
+    return f"{num / den:.1f}x" if den else ("-" if not num else "inf")
+
+
+def operations(samples):
+    lines = []
+    for (wid, side, run), row in sorted(samples.items()):
+        ops = ", ".join(f"{op} {n}" for op, n in row["ops"].items()) or "-"
+        lines.append(f"- {wid} {side} {run}: {ops}")
+    return "\n".join(lines)
+
+
+def attribution_table(attribution):
+    lines = ["| side | task | s | calls | operations |", "|---|---|---:|---:|---|"]
+    for side in SIDES:
+        quiet = [seconds for _task, seconds, ops in attribution.get(side, []) if not ops]
+        for task, seconds, ops in attribution.get(side, []):
+            if ops:
+                summary = ", ".join(f"{op} {ops.count(op)}" for op in sorted(set(ops), key=ops.index))
+                lines.append(f"| {side} | {task} | {seconds:.1f} | {len(ops)} | {summary} |")
+        lines.append(f"| {side} | ({len(quiet)} tasks without API calls) | {sum(quiet):.1f} | 0 | - |")
+    return "\n".join(lines)
+
+
+def targets(samples, count):
+    limit = math.ceil(count / 100) + math.ceil(count / 20)
+
+    def speedup(run):
+        return samples[("B", "anchor", run)]["median"] / samples[("B", "ours", run)]["median"]
+
+    checks = [
+        ("A ours second run: 0 writes", samples[("A", "ours", "second")]["writes"], "writes", lambda v: v == 0),
+        ("B ours second run: 0 writes", samples[("B", "ours", "second")]["writes"], "writes", lambda v: v == 0),
+        ("B first run: ours >= 10x faster than the anchor loop", speedup("first"), "x", lambda v: v >= 10),
+        ("B second run: ours >= 10x faster than the anchor loop", speedup("second"), "x", lambda v: v >= 10),
+        (f"B second run: calls close to the API limit ({limit} = ListSecrets pages + BatchGetSecretValue calls; "
+         f"PASS <= {limit + 1})", samples[("B", "ours", "second")]["calls"], "calls", lambda v: v <= limit + 1),
+    ]
+    lines = ["| target | measured | result |", "|---|---|---|"]
+    for label, value, unit, ok in checks:
+        shown = f"{value:.1f}" if isinstance(value, float) else str(value)
+        lines.append(f"| {label} | {shown} {unit} | {'PASS' if ok(value) else 'FAIL'} |")
+    return "\n".join(lines)
+
+
+def environment():
+    import importlib
+
+    import boto3
+    import botocore
+    import moto
+    from ansible.release import __version__ as core
+
+    def collection_version(name):
+        try:
+            base = list(importlib.import_module(f"ansible_collections.{name}").__path__)[0]
+            with open(os.path.join(base, "MANIFEST.json"), encoding="utf-8") as handle:
+                return json.load(handle)["collection_info"]["version"]
+        except (ImportError, OSError, KeyError, ValueError):
+            return "unknown"
+
+    load = os.getloadavg()
+    return (f"date {time.strftime('%Y-%m-%d %H:%M %Z')}; ansible-core {core}; amazon.aws {collection_version('amazon.aws')}; "
+            f"community.aws {collection_version('community.aws')}; moto {moto.__version__}; boto3 {boto3.__version__}; "
+            f"botocore {botocore.__version__}; python {sys.version.split()[0]}; nproc {os.cpu_count()}; "
+            f"load average before run {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--secrets", type=int, default=100, help="secrets in workload B (default 100)")
+    parser.add_argument("--repeat", type=int, default=1, help="rounds of every run (median wall time reported)")
+    parser.add_argument("--json", help="also write the raw results to this file")
+    args = parser.parse_args(argv)
+    header = environment()
+    print(header, flush=True)
+    try:
+        samples, attribution = measure(args.secrets, args.repeat)
+    except RuntimeError as exc:
+        print(f"benchmark aborted: {exc}", file=sys.stderr)
+        return 1
+    after = os.getloadavg()
+    print(f"load average after run {after[0]:.2f} {after[1]:.2f} {after[2]:.2f}; repeat {args.repeat}; "
+          f"B secrets {args.secrets}\n")
+    print(table(samples, args.secrets))
+    print()
+    print(targets(samples, args.secrets))
+    print("\nIssue 6 anchor numbers (community.aws loop, 100 secrets, measured earlier on this machine): "
+          + "; ".join(f"{run} run {t} s / {c} calls" for run, (t, c) in ISSUE_ANCHOR.items()))
+    print("\nOperations per run:")
+    print(operations(samples))
+    print("\nWorkload A, second (no-change) run: calls per task")
+    print(attribution_table(attribution))
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as handle:
+            json.dump({"environment": header, "results": [
+                dict(workload=wid, side=side, run=run, **row) for (wid, side, run), row in samples.items()],
+                "attribution_A_second": attribution}, handle, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
