@@ -16,12 +16,13 @@ export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/$(COLLECTIONS)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help setup demo test lint unit integration molecule sanity changelog clean
+.PHONY: help setup demo test lint unit integration molecule sanity changelog bench-lookup bench-provision clean
 
 help:
 	@echo "make demo   provision -> read -> rotate -> redeploy on the local AWS emulator"
 	@echo "make test   ansible-lint, unit tests, integration tests and molecule (emulator)"
 	@echo "make sanity ansible-test sanity (copies tracked files into a collection tree)"
+	@echo "make bench-lookup / bench-provision   side-by-side benchmarks against amazon.aws / community.aws"
 
 $(STAMP): requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -58,6 +59,12 @@ test: lint changelog sanity unit integration molecule
 
 sanity: setup
 	tools/sanity.sh
+
+bench-lookup: setup
+	$(BIN)/python benchmarks/lookup/run.py
+
+bench-provision: setup
+	$(BIN)/python benchmarks/provision/run.py
 
 changelog: setup
 	$(BIN)/antsibull-changelog lint
