@@ -8,7 +8,7 @@ responses define no per-request resource), so a policy scoped to ``.../secret:pr
 denies everything there, unlike AWS. The user therefore gets the actions of the
 ``iam_secret_access`` document (GetSecretValue, DescribeSecret; no BatchGetSecretValue, no
 writes) on ``*``; the prefix scoping of the document itself is asserted by the role's test
-(tests/integration/roles/iam_secret_access.yml). Proves: the lookup falls back to
+(molecule scenario extensions/molecule/iam_secret_access/). Proves: the lookup falls back to
 GetSecretValue when BatchGetSecretValue is denied; a denied action fails with an error that
 names the action, the secret and the fix; ``on_denied`` works; a no-change module run needs
 only read permissions, and a change names the denied write action.
