@@ -42,6 +42,16 @@ def wait_until_up(url, proc, timeout=60.0):
     raise RuntimeError(f"moto_server did not answer on {url} within {timeout:.0f}s")
 
 
+def _die_with_parent():
+    """Linux: the server gets SIGTERM if this wrapper dies, even by SIGKILL (no orphan)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def stop(proc):
     if proc.poll() is not None:
         return
@@ -67,15 +77,16 @@ def main(argv):
     if not command:
         parser.error("a command to run is required after --")
 
-    moto = shutil.which("moto_server") or os.path.join(os.path.dirname(sys.executable), "moto_server")
+    beside = os.path.join(os.path.dirname(sys.executable), "moto_server")
+    moto = beside if os.path.exists(beside) else shutil.which("moto_server")
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     # Closer to AWS: ECS services report running tasks (so "wait until stable" can succeed) and
     # AWS managed IAM policies (AmazonECSTaskExecutionRolePolicy...) exist.
     server_env = dict(os.environ, MOTO_ECS_SERVICE_RUNNING=str(args.running_tasks), MOTO_IAM_LOAD_MANAGED_POLICIES="true")
     log = open(os.environ.get("EMULATOR_LOG", os.devnull), "ab")
-    proc = subprocess.Popen([moto, "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=log,
-                            env=server_env, start_new_session=True)
+    proc = subprocess.Popen([moto, "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=log,  # pylint: disable=consider-using-with
+                            env=server_env, start_new_session=True, preexec_fn=_die_with_parent)
 
     def on_signal(signum, _frame):
         raise SystemExit(128 + signum)

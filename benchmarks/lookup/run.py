@@ -36,7 +36,7 @@ ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)),
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 
 from aws_recorder import Recorder  # noqa: E402
-from emulator import free_port, stop, wait_until_up  # noqa: E402
+from emulator import _die_with_parent, free_port, stop, wait_until_up  # noqa: E402
 
 BIN = os.path.dirname(sys.executable)
 REGION = "us-east-1"
@@ -157,7 +157,7 @@ def measure(repeat, collections_path, only=None):
     workdir = tempfile.mkdtemp(prefix="secretsops-bench-")
     log = open(os.path.join(workdir, "moto.log"), "ab")
     proc = subprocess.Popen([moto, "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=log,
-                            start_new_session=True)
+                            start_new_session=True, preexec_fn=_die_with_parent)
     recorder = None
     try:
         wait_until_up(moto_url, proc)

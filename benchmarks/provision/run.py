@@ -45,7 +45,7 @@ HERE = os.path.join(ROOT, "benchmarks", "provision")
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 
 from aws_recorder import Recorder, is_write  # noqa: E402
-from emulator import free_port, stop, wait_until_up  # noqa: E402
+from emulator import _die_with_parent, free_port, stop, wait_until_up  # noqa: E402
 
 BIN = os.path.dirname(sys.executable)
 REGION = "us-east-1"
@@ -233,7 +233,7 @@ def measure(count, repeat):
     # AmazonECSTaskExecutionRolePolicy on both sides).
     server_env = dict(os.environ, MOTO_IAM_LOAD_MANAGED_POLICIES="true")
     proc = subprocess.Popen([moto, "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=log,  # pylint: disable=consider-using-with
-                            env=server_env, start_new_session=True)
+                            env=server_env, start_new_session=True, preexec_fn=_die_with_parent)
     recorder = None
     try:
         wait_until_up(moto_url, proc)

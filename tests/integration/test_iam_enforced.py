@@ -23,7 +23,7 @@ import pytest
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, os.pardir))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 
-from emulator import free_port, stop, wait_until_up  # noqa: E402
+from emulator import _die_with_parent, free_port, stop, wait_until_up  # noqa: E402
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -67,7 +67,7 @@ def enforced(tmp_path_factory):
     env = dict(os.environ, INITIAL_NO_AUTH_ACTION_COUNT=str(SETUP_REQUESTS))
     log = open(tmp_path_factory.mktemp("moto-iam") / "moto.log", "ab")
     proc = subprocess.Popen([os.path.join(os.path.dirname(sys.executable), "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-                            stdout=log, stderr=log, env=env, start_new_session=True)
+                            stdout=log, stderr=log, env=env, start_new_session=True, preexec_fn=_die_with_parent)
     try:
         wait_until_up(url, proc)
         admin = dict(region_name=REGION, endpoint_url=url, aws_access_key_id="testing", aws_secret_access_key="testing")
