@@ -99,6 +99,19 @@ secrets:
     created_date:
       description: Creation time (ISO 8601).
       type: str
+    last_changed_date:
+      description: Last change of the value or metadata (ISO 8601).
+      type: str
+    rotation_lambda_arn:
+      description: Rotation function ARN.
+      type: str
+    primary_region:
+      description: Primary region of a replicated secret.
+      type: str
+    replication_status:
+      description: One entry per replica (region, kms_key_id, status, status_message).
+      type: list
+      elements: dict
     last_accessed_date:
       description: Day of the last read (ISO 8601).
       type: str
