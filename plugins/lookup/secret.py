@@ -74,7 +74,8 @@ options:
       - Share cached values between the forked worker processes that run the same task for
         different hosts, through a small broker process started on first use; twenty hosts reading
         the same secrets in one task cost one read. A later task reads again, so a value written
-        by an earlier task is seen.
+        by an earlier task is seen. A play on a single host starts no broker (each of its tasks
+        runs in one worker, with nothing to share).
       - The broker keeps values in memory only (no core dumps), serves only processes of this
         C(ansible-playbook) run of the same user over a Unix socket in a private directory, lets
         concurrent workers wait for one fetch instead of all fetching, and exits with the run.
@@ -154,8 +155,6 @@ from ansible.utils.display import Display
 from ansible_collections.amazon.aws.plugins.plugin_utils.botocore import get_aws_connection_info
 from ansible_collections.amazon.aws.plugins.plugin_utils.lookup import AWSLookupBase
 
-from ansible_collections.secretsops.aws.plugins.plugin_utils._cache_broker import BrokerClient
-
 from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager import BatchDenied
 from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager import InvalidOption
 from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager import SecretsManagerError
@@ -172,13 +171,21 @@ from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager imp
 
 display = Display()
 
-# Process-wide state that must outlive one run() call (memory only, never on disk):
-# clients per connection key, cached GetSecretValue-shaped entries, and the connection keys
-# for which BatchGetSecretValue was denied.
-_CLIENTS = {}
-_CACHE = {}
-_BATCH_DENIED = set()
-_BROKER = None  # BrokerClient once started, False when unavailable
+
+class _ProcessState:
+    """What must outlive one run() call in this process (memory only, never on disk): clients
+    per connection key, cached GetSecretValue-shaped entries, the connection keys for which
+    BatchGetSecretValue was denied, and the shared cache broker (a BrokerClient once connected,
+    False when unavailable)."""
+
+    def __init__(self):
+        self.clients = {}
+        self.cache = {}
+        self.batch_denied = set()
+        self.broker = None
+
+
+_STATE = _ProcessState()
 
 
 class _Failure(Exception):
@@ -201,7 +208,8 @@ class LookupModule(AWSLookupBase):
         except InvalidOption as exc:
             raise AnsibleLookupError(str(exc)) from None
         conn_key, client_factory, where = self._connection()
-        broker = _broker() if opts["cache_ttl"] > 0 and opts["shared_cache"] else None
+        share = opts["cache_ttl"] > 0 and opts["shared_cache"] and _play_has_other_hosts(variables)
+        broker = _broker() if share else None
         reader = _Reader(client_factory, conn_key, opts["cache_ttl"], where, broker)
         if opts["bypath"]:
             results = [self._by_path(reader, term, opts) for term in terms]
@@ -230,9 +238,9 @@ class LookupModule(AWSLookupBase):
         conn_key = hashlib.sha256(material.encode("utf-8")).hexdigest()
 
         def factory():
-            if conn_key not in _CLIENTS:
-                _CLIENTS[conn_key] = self.client("secretsmanager", retry_decorator())
-            return _CLIENTS[conn_key]
+            if conn_key not in _STATE.clients:
+                _STATE.clients[conn_key] = self.client("secretsmanager", retry_decorator())
+            return _STATE.clients[conn_key]
 
         where = {"region": region, "endpoint": endpoint or os.environ.get("AWS_ENDPOINT_URL") or f"https://secretsmanager.{region}.amazonaws.com"}
         return conn_key, factory, where
@@ -308,21 +316,33 @@ def _task_scope():
     return str(getattr(task, "_uuid", "") or "")
 
 
+def _play_has_other_hosts(variables):
+    """Whether other workers may run this task: a play on one host runs each task in a single
+    worker process, so a broker would cost its start-up and save nothing.  Unknown -> True."""
+    try:
+        hosts = (variables or {}).get("ansible_play_hosts_all")
+        return hosts is None or len(hosts) > 1
+    except (TypeError, AttributeError):
+        return True
+
+
 def _broker():
     """The shared cache broker of this ansible-playbook run, or None (then each worker process
     keeps its own cache).  Never fails a lookup."""
-    global _BROKER  # pylint: disable=global-statement
     if not _task_scope():
         return None  # not in a task worker: nothing to share with
-    if _BROKER is None:
+    if _STATE.broker is None:
+        # Imported here: a play on one host never needs it (see _play_has_other_hosts).
+        from ansible_collections.secretsops.aws.plugins.plugin_utils._cache_broker import BrokerClient
+
         try:
             client = BrokerClient()
             client.ensure_running()
-            _BROKER = client
+            _STATE.broker = client
         except (OSError, ValueError) as exc:
             display.vvv(f"secretsops.aws.secret: shared cache unavailable ({exc}); caching per process")
-            _BROKER = False
-    return _BROKER or None
+            _STATE.broker = False
+    return _STATE.broker or None
 
 
 class _Reader:
@@ -364,7 +384,7 @@ class _Reader:
         out = {}
         todo = []
         for request in dict.fromkeys(requests):
-            cached = _CACHE.get(self._key(request)) if self.ttl > 0 else None
+            cached = _STATE.cache.get(self._key(request)) if self.ttl > 0 else None
             if cached and cached[0] > now:
                 out[request] = cached[1]
             else:
@@ -388,7 +408,7 @@ class _Reader:
             expires = time.monotonic() + self.ttl
             for request, entry in out.items():
                 if not isinstance(entry, _Failure):
-                    _CACHE[self._key(request)] = (expires, entry)
+                    _STATE.cache[self._key(request)] = (expires, entry)
         if claimed is not None:
             try:
                 if good:
@@ -403,7 +423,7 @@ class _Reader:
     def _fetch(self, todo):
         out = {}
         batchable = [req for req in todo if req[1] == "AWSCURRENT" and req[2] is None]
-        if len(batchable) > 1 and self.conn_key not in _BATCH_DENIED:
+        if len(batchable) > 1 and self.conn_key not in _STATE.batch_denied:
             out.update(self._batch([req[0] for req in batchable]))
         for request in todo:
             if request not in out:
@@ -425,7 +445,7 @@ class _Reader:
         try:
             entries, errors = batch_get_secret_values(self.client, secret_ids)
         except BatchDenied:
-            _BATCH_DENIED.add(self.conn_key)
+            _STATE.batch_denied.add(self.conn_key)
             display.vvv("secretsops.aws.secret: BatchGetSecretValue denied, reading one secret at a time")
             return {}
         except SecretsManagerError as exc:
@@ -451,6 +471,6 @@ class _Reader:
 
 def clear_cache():
     """Forget cached values and clients (tests; a long-lived controller process)."""
-    _CACHE.clear()
-    _CLIENTS.clear()
-    _BATCH_DENIED.clear()
+    _STATE.cache.clear()
+    _STATE.clients.clear()
+    _STATE.batch_denied.clear()

@@ -116,8 +116,10 @@ class BrokerClient:
             return self._request({"op": "ping"}, CONNECT_TIMEOUT)
         except OSError:
             pass
+        # -I -S: isolated, no site-packages (the broker needs only the standard library); starts in
+        # ~30 ms instead of ~110 ms with the venv's site initialisation.
         subprocess.Popen(  # pylint: disable=consider-using-with
-            [sys.executable, os.path.abspath(__file__), self.path, str(self.pid)],
+            [sys.executable, "-I", "-S", os.path.abspath(__file__), self.path, str(self.pid)],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             start_new_session=True, close_fds=True,
         )

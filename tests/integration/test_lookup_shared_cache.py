@@ -18,26 +18,31 @@ REGION = "us-east-1"
 SECRETS = {f"bench/shop/s{i}": {"KEY": f"shared-cache-test-{i}"} for i in range(6)}
 
 
-def run_hosts(emulator, tmp_path, shared):
+def ansible_playbook(emulator, tmp_path, hosts, tasks, **env_extra):
+    """Run one play of ``tasks`` on ``hosts`` local hosts; the output is checked, never a value."""
     inventory = tmp_path / "hosts.yml"
-    inventory.write_text(json.dumps({"all": {"hosts": {f"h{i:02d}": {} for i in range(20)},
+    inventory.write_text(json.dumps({"all": {"hosts": {f"h{i:02d}": {} for i in range(hosts)},
                                              "vars": {"ansible_connection": "local",
                                                       "ansible_python_interpreter": sys.executable}}}))
     playbook = tmp_path / "play.yml"
-    terms = ", ".join(repr(name) for name in SECRETS)
-    playbook.write_text(json.dumps([{"hosts": "all", "gather_facts": False, "tasks": [{
-        "name": "read six secrets on every host",
-        "ansible.builtin.assert": {"quiet": True, "that": [
-            f"lookup('secretsops.aws.secret', {terms}, shared_cache={shared}, wantlist=true) | length == 6"]},
-    }]}]))
+    playbook.write_text(json.dumps([{"hosts": "all", "gather_facts": False, "tasks": tasks}]))
     env = dict(os.environ, AWS_ENDPOINT_URL=emulator.url, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
                AWS_REGION=REGION, ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".collections"),
-               ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1")
+               ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1", **env_extra)
     env.pop("AWS_PROFILE", None)
-    emulator.recorder.reset()
     proc = subprocess.run([os.path.join(BIN, "ansible-playbook"), "-i", str(inventory), str(playbook)],
                           capture_output=True, text=True, env=env, cwd=ROOT, timeout=300, check=False)
     assert proc.returncode == 0, proc.stdout[-3000:]
+
+
+def run_hosts(emulator, tmp_path, shared, hosts=20, **env_extra):
+    terms = ", ".join(repr(name) for name in SECRETS)
+    emulator.recorder.reset()
+    ansible_playbook(emulator, tmp_path, hosts, [{
+        "name": "read six secrets on every host",
+        "ansible.builtin.assert": {"quiet": True, "that": [
+            f"lookup('secretsops.aws.secret', {terms}, shared_cache={shared}, wantlist=true) | length == 6"]},
+    }], **env_extra)
     return [op for op in emulator.calls() if "SecretValue" in op]
 
 
@@ -82,19 +87,26 @@ def _owner_gone(pid):
 
 
 def test_a_later_task_reads_again_after_a_write(emulator, tmp_path):
-    """Sharing is scoped to one task: a value written by a module is seen by the next task."""
+    """Sharing is scoped to one task: a value written by a module is seen by the next task
+    (two hosts, so the broker is in use)."""
     emulator.client("secretsmanager").create_secret(Name="bench/shop/rw", SecretString=json.dumps({"K": "old-value"}))
-    playbook = tmp_path / "play.yml"
     tasks = [
         {"name": "first read", "ansible.builtin.assert": {"that": ["lookup('secretsops.aws.secret', 'bench/shop/rw:K') == 'old-value'"]}},
-        {"name": "write", "secretsops.aws.secret": {"name": "bench/shop/rw", "json_secret": {"K": "new-value"}}},
+        {"name": "write", "secretsops.aws.secret": {"name": "bench/shop/rw", "json_secret": {"K": "new-value"}}, "run_once": True},
         {"name": "second read", "ansible.builtin.assert": {"that": ["lookup('secretsops.aws.secret', 'bench/shop/rw:K') == 'new-value'"]}},
     ]
-    playbook.write_text(json.dumps([{"hosts": "localhost", "gather_facts": False, "connection": "local",
-                                     "vars": {"ansible_python_interpreter": sys.executable}, "tasks": tasks}]))
-    env = dict(os.environ, AWS_ENDPOINT_URL=emulator.url, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
-               AWS_REGION=REGION, ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".collections"),
-               ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1")
-    proc = subprocess.run([os.path.join(BIN, "ansible-playbook"), str(playbook)],
-                          capture_output=True, text=True, env=env, cwd=ROOT, timeout=300, check=False)
-    assert proc.returncode == 0, proc.stdout[-3000:]
+    ansible_playbook(emulator, tmp_path, 2, tasks)
+
+
+def test_a_single_host_play_starts_no_broker(seeded, tmp_path):
+    """One host: each task runs in one worker, nothing to share, so no broker is started (its
+    socket directory is never even created).  Two hosts in the same set-up do start one."""
+    runtime = tmp_path / "run"
+    runtime.mkdir(mode=0o700)
+    broker_dir = runtime / f"secretsops-aws-{os.getuid()}"
+    calls = run_hosts(seeded, tmp_path, shared=True, hosts=1, XDG_RUNTIME_DIR=str(runtime))
+    assert calls == ["secretsmanager:BatchGetSecretValue"]
+    assert not broker_dir.exists()
+    calls = run_hosts(seeded, tmp_path, shared=True, hosts=2, XDG_RUNTIME_DIR=str(runtime))
+    assert calls == ["secretsmanager:BatchGetSecretValue"]
+    assert broker_dir.is_dir()
