@@ -18,6 +18,8 @@ Workloads (see README.md):
   c6 20 hosts x one lookup of the same 6 terms (informative, not an issue target)
   d  the trivial-lookup floor: workload (a)'s loop with ansible.builtin.env
   dc the floor of (c): 20 hosts x a loop of 6 ansible.builtin.env lookups (informative)
+  and a reference row for (a): the same loop with the least a botocore-based lookup can do
+  (sdk_minimum/: one botocore client, one GetSecretValue per term; informative)
 
 The exit status is 0 whether targets are met or not (this is a measurement); it is non-zero
 only when a playbook itself fails.
@@ -50,7 +52,12 @@ PLUGINS = {
     # The same lookup with its cross-worker cache broker off: per-worker caching only.
     "secretsops shared_cache=false": ("secretsops.aws.secret", ", shared_cache=false"),
 }
-LABELS = list(PLUGINS) + ["floor"]
+# Reference row for workload (a) only: the least any botocore-based lookup costs (see
+# sdk_minimum/.../get_secret_value.py); informative, not a product.
+SDK_MINIMUM = "botocore minimum (reference)"
+SDK_MINIMUM_PLUGIN = "benchprobe.sdk.get_secret_value"
+SDK_MINIMUM_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sdk_minimum")
+LABELS = list(PLUGINS) + [SDK_MINIMUM, "floor"]
 FLOOR = "ansible.builtin.env"
 
 
@@ -140,7 +147,7 @@ def make_env(endpoint, workdir, collections_path):
         AWS_SECRET_ACCESS_KEY="testing",
         AWS_REGION=REGION,
         AWS_DEFAULT_REGION=REGION,
-        ANSIBLE_COLLECTIONS_PATH=collections_path,
+        ANSIBLE_COLLECTIONS_PATH=collections_path + os.pathsep + SDK_MINIMUM_PATH,
         ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
         ANSIBLE_LOCAL_TEMP=os.path.join(workdir, "ansible-tmp"),
         ANSIBLE_NOCOLOR="1",
@@ -180,6 +187,10 @@ def measure(repeat, collections_path, only=None):
                 path = os.path.join(workdir, f"{wid}-{label.replace(' ', '_')}.yml")
                 write_yaml(path, play(hosts, tasks))
                 plans.append((wid, label, path))
+        hosts, tasks = workloads(SDK_MINIMUM_PLUGIN)["a"]
+        path = os.path.join(workdir, "a-sdk-minimum.yml")
+        write_yaml(path, play(hosts, tasks))
+        plans.append(("a", SDK_MINIMUM, path))
         for wid in ("d", "dc"):
             hosts, tasks = workloads(FLOOR)[wid]
             path = os.path.join(workdir, f"{wid}-floor.yml")
@@ -248,6 +259,9 @@ def targets(results):
         ("(c) <= 6 API calls", c("c", "secretsops"), "calls", lambda v: v <= 6),
         ("(c) >= 2x faster than amazon.aws", t("c", "amazon.aws") / t("c", "secretsops"), "x faster", lambda v: v >= 2),
     ]
+    if ("a", SDK_MINIMUM) in results:
+        minimum = t("a", SDK_MINIMUM) / t("d", "floor")
+        checks.append(("(a) reference: botocore minimum vs the floor", minimum, "x floor", lambda v: v <= 1.5))
     lines = []
     for label, value, unit, ok in checks:
         shown = f"{value:.2f}" if isinstance(value, float) else str(value)
