@@ -1145,6 +1145,31 @@ def secret_argument_spec():
     )
 
 
+def run_module_work(module, secret_id, work):
+    """Run a module's domain work and turn its errors into one message; ``(outcome, error)``.
+
+    ``work(clients)`` gets ``clients(service="secretsmanager")``, which makes the module's client
+    for ``service`` (with this layer's retry decorator) on first use, so parsing and validation
+    done first in ``work`` fail before any client or API call exists.  Errors: InvalidOption ->
+    its text (it names the option); SecretsManagerError -> explain_error() for ``secret_id``
+    (None: no single secret) in the module's region and endpoint.  Never exits: the module's
+    main() keeps its single exit, with ``outcome`` None when ``error`` is set."""
+    made = {}
+
+    def clients(service="secretsmanager"):
+        if service not in made:
+            made[service] = module.client(service, retry_decorator=retry_decorator())
+        return made[service]
+
+    try:
+        return work(clients), None
+    except InvalidOption as exc:
+        return None, str(exc)
+    except SecretsManagerError as exc:
+        endpoint = made["secretsmanager"].meta.endpoint_url if "secretsmanager" in made else None
+        return None, explain_error(exc, secret_id, module.region, endpoint)
+
+
 # =====================================================================================
 # -- versions and rotation
 #    (secret_version, secret_rotation, the secret module's version_stages, the rotate and

@@ -263,13 +263,10 @@ changes:
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
-from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager import InvalidOption
-from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager import SecretsManagerError
 from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager import build_desired
-from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager import explain_error
 from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager import kms_key_resolver
 from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager import reconcile
-from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager import retry_decorator
+from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager import run_module_work
 from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager import secret_argument_spec
 
 
@@ -280,23 +277,17 @@ def main():
         mutually_exclusive=[["secret_string", "json_secret", "secret_binary"]],
     )
     result = {"changed": False, "changes": [], "secret": {}}
-    error = None
-    client = None
-    try:
+
+    def work(clients):
         desired = build_desired(module.params)
-        client = module.client("secretsmanager", retry_decorator=retry_decorator())
-        kms_equal = None
-        if desired["kms_key_id"]:
-            kms_equal = kms_key_resolver(module.client("kms", retry_decorator=retry_decorator()))
-        outcome = reconcile(client, desired, check_mode=module.check_mode, kms_equal=kms_equal)
+        kms_equal = kms_key_resolver(clients("kms")) if desired["kms_key_id"] else None
+        return reconcile(clients(), desired, check_mode=module.check_mode, kms_equal=kms_equal)
+
+    outcome, error = run_module_work(module, module.params["name"], work)
+    if outcome is not None:
         result.update(changed=outcome["changed"], changes=outcome["changes"], secret=outcome["secret"])
         if module._diff:
             result["diff"] = outcome["diff"]
-    except InvalidOption as exc:
-        error = str(exc)
-    except SecretsManagerError as exc:
-        endpoint = client.meta.endpoint_url if client is not None else None
-        error = explain_error(exc, module.params["name"], module.region, endpoint)
     if error:
         module.fail_json(msg=error, **result)
     module.exit_json(**result)

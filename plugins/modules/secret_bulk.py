@@ -160,12 +160,10 @@ results:
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager import InvalidOption
-from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager import SecretsManagerError
 from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager import build_desired
-from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager import explain_error
 from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager import kms_key_resolver
 from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager import reconcile_many
-from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager import retry_decorator
+from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager import run_module_work
 from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager import secret_argument_spec
 
 
@@ -178,20 +176,19 @@ def main():
         supports_check_mode=True,
     )
     result = {"changed": False, "results": []}
-    error = None
-    client = None
-    try:
+
+    def work(clients):
         desireds = []
         for index, item in enumerate(module.params["secrets"]):
             try:
                 desireds.append(build_desired(item))
             except InvalidOption as exc:
                 raise InvalidOption(f"secrets[{index}].{exc.option}", str(exc).split(": ", 1)[-1]) from None
-        client = module.client("secretsmanager", retry_decorator=retry_decorator())
-        kms_equal = None
-        if any(desired["kms_key_id"] for desired in desireds):
-            kms_equal = kms_key_resolver(module.client("kms", retry_decorator=retry_decorator()))
-        outcomes = reconcile_many(client, desireds, check_mode=module.check_mode, kms_equal=kms_equal)
+        kms_equal = kms_key_resolver(clients("kms")) if any(desired["kms_key_id"] for desired in desireds) else None
+        return reconcile_many(clients(), desireds, check_mode=module.check_mode, kms_equal=kms_equal)
+
+    outcomes, error = run_module_work(module, None, work)
+    if outcomes is not None:
         result["changed"] = any(outcome["changed"] for outcome in outcomes)
         result["results"] = [{k: v for k, v in outcome.items() if k != "diff"} for outcome in outcomes]
         if module._diff:
@@ -200,11 +197,6 @@ def main():
                 "before": {outcome["name"]: outcome["diff"]["before"] for outcome in changed},
                 "after": {outcome["name"]: outcome["diff"]["after"] for outcome in changed},
             }
-    except InvalidOption as exc:
-        error = str(exc)
-    except SecretsManagerError as exc:
-        endpoint = client.meta.endpoint_url if client is not None else None
-        error = explain_error(exc, None, module.region, endpoint)
     if error:
         module.fail_json(msg=error, **result)
     module.exit_json(**result)

@@ -133,11 +133,8 @@ missing:
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
-from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager import InvalidOption
-from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager import SecretsManagerError
-from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager import explain_error
 from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager import find_secrets
-from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager import retry_decorator
+from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager import run_module_work
 
 
 def main():
@@ -152,24 +149,12 @@ def main():
         supports_check_mode=True,
     )
     result = {"changed": False, "secrets": [], "missing": []}
-    error = None
-    client = None
-    try:
-        client = module.client("secretsmanager", retry_decorator=retry_decorator())
-        secrets, missing = find_secrets(
-            client,
-            names=module.params["names"],
-            name_prefix=module.params["name_prefix"],
-            tags=module.params["tags"],
-            filters=module.params["filters"],
-            include_planned_deletion=module.params["include_planned_deletion"],
-        )
-        result.update(secrets=secrets, missing=missing)
-    except InvalidOption as exc:
-        error = str(exc)
-    except SecretsManagerError as exc:
-        endpoint = client.meta.endpoint_url if client is not None else None
-        error = explain_error(exc, None, module.region, endpoint)
+    params = module.params
+    outcome, error = run_module_work(module, None, lambda clients: find_secrets(
+        clients(), names=params["names"], name_prefix=params["name_prefix"], tags=params["tags"],
+        filters=params["filters"], include_planned_deletion=params["include_planned_deletion"]))
+    if outcome is not None:
+        result["secrets"], result["missing"] = outcome
     if error:
         module.fail_json(msg=error, **result)
     module.exit_json(**result)

@@ -117,12 +117,9 @@ secret:
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
-from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager import InvalidOption
-from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager import SecretsManagerError
 from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager import configure_rotation
-from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager import explain_error
 from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager import parse_rotation
-from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager import retry_decorator
+from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager import run_module_work
 
 
 def main():
@@ -141,20 +138,16 @@ def main():
         required_if=[["state", "present", ["rotation_interval_days", "schedule_expression"], True]],
     )
     result = {"changed": False, "changes": [], "secret": {}}
-    error = None
-    client = None
-    try:
-        desired = parse_rotation(module.params)
-        client = module.client("secretsmanager", retry_decorator=retry_decorator())
-        outcome = configure_rotation(client, desired, check_mode=module.check_mode)
+
+    def work(clients):
+        desired = parse_rotation(module.params)  # fails on bad input before any client exists
+        return configure_rotation(clients(), desired, check_mode=module.check_mode)
+
+    outcome, error = run_module_work(module, module.params["name"], work)
+    if outcome is not None:
         result.update(changed=outcome["changed"], changes=outcome["changes"], secret=outcome["secret"])
         if module._diff:
             result["diff"] = outcome["diff"]
-    except InvalidOption as exc:
-        error = str(exc)
-    except SecretsManagerError as exc:
-        endpoint = client.meta.endpoint_url if client is not None else None
-        error = explain_error(exc, module.params["name"], module.region, endpoint)
     if error:
         module.fail_json(msg=error, **result)
     module.exit_json(**result)

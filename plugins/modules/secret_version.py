@@ -131,12 +131,9 @@ secret:
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
-from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager import InvalidOption
-from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager import SecretsManagerError
-from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager import explain_error
 from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager import move_version_stage
 from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager import parse_version_move
-from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager import retry_decorator
+from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager import run_module_work
 
 
 def main():
@@ -151,21 +148,17 @@ def main():
         supports_check_mode=True,
     )
     result = {"changed": False, "changes": [], "secret": {}, "stage": module.params["stage"], "version_id": None, "previous_version_id": None}
-    error = None
-    client = None
-    try:
-        desired = parse_version_move(module.params)
-        client = module.client("secretsmanager", retry_decorator=retry_decorator())
-        outcome = move_version_stage(client, desired, check_mode=module.check_mode)
+
+    def work(clients):
+        desired = parse_version_move(module.params)  # fails on bad input before any client exists
+        return move_version_stage(clients(), desired, check_mode=module.check_mode)
+
+    outcome, error = run_module_work(module, module.params["name"], work)
+    if outcome is not None:
         for key in ("changed", "changes", "secret", "version_id", "previous_version_id"):
             result[key] = outcome[key]
         if module._diff:
             result["diff"] = outcome["diff"]
-    except InvalidOption as exc:
-        error = str(exc)
-    except SecretsManagerError as exc:
-        endpoint = client.meta.endpoint_url if client is not None else None
-        error = explain_error(exc, module.params["name"], module.region, endpoint)
     if error:
         module.fail_json(msg=error, **result)
     module.exit_json(**result)
