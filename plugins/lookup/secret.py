@@ -39,6 +39,8 @@ options:
     description:
       - "Treat each term as a path and return a dictionary C({name: value}) of every secret under it.
         Path-boundary aware (C(prod/shop) does not match C(prod/shop-old/x)); paginated."
+      - A path with no secret under it counts as missing (see O(on_missing)), so a mistyped path
+        is not silently an empty result; C(on_missing=skip, default={}) accepts an empty path.
     type: bool
     default: false
   merge:
@@ -198,6 +200,10 @@ class _Failure(Exception):
 
 class LookupModule(AWSLookupBase):
     def run(self, terms, variables=None, **kwargs):
+        unknown = _unknown_options(self.option_definitions, kwargs)
+        if unknown:
+            raise AnsibleLookupError(f"secretsops.aws.secret: unknown option {', '.join(map(repr, unknown))}; "
+                                     f"options are: {', '.join(sorted(k for k in self.option_definitions if k != '_terms'))}")
         super().run(terms, variables, **kwargs)
         opts = {name: self.get_option(name) for name in (
             "key", "version_stage", "version_id", "bypath", "merge", "on_missing", "on_denied",
@@ -275,6 +281,9 @@ class LookupModule(AWSLookupBase):
             names = reader.list_names(path)
         except _Failure as failure:
             return self._handle(failure, opts)
+        if not names:
+            return self._handle(_Failure("missing", f"No secret under the path {path} (region {reader.where['region']}, endpoint "
+                                                    f"{reader.where['endpoint']}). Check the path, the region and the account/profile."), opts)
         entries = reader.read([(name, "AWSCURRENT", None) for name in names])
         out = {}
         for name in names:
@@ -305,6 +314,15 @@ class LookupModule(AWSLookupBase):
 
 
 _SKIP = object()
+
+
+def _unknown_options(definitions, given):
+    """Keyword options not defined for this plugin (names and aliases), sorted.  Ansible
+    ignores unknown lookup keywords, so a typo (``bypth=true``) would otherwise pass silently."""
+    known = set(definitions)
+    for spec in definitions.values():
+        known.update((spec or {}).get("aliases") or ())
+    return sorted(set(given) - known)
 
 
 def _task_scope():

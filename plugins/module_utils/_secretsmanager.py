@@ -702,8 +702,9 @@ def parse_term(term):
         raise InvalidOption("_terms", "each term must be a non-empty secret name or ARN")
     parts = term.split(":")
     if term.startswith("arn:"):
-        if len(parts) < ARN_FIELDS:
-            raise InvalidOption("_terms", f"{term!r} is not a Secrets Manager ARN")
+        if len(parts) < ARN_FIELDS or parts[2] != "secretsmanager" or parts[5] != "secret":
+            raise InvalidOption("_terms", f"{term!r} is not a Secrets Manager secret ARN; expected "
+                                "arn:PARTITION:secretsmanager:REGION:ACCOUNT:secret:NAME[:json-key[:version-stage[:version-id]]]")
         secret_id, selector = ":".join(parts[:ARN_FIELDS]), parts[ARN_FIELDS:]
     else:
         secret_id, selector = parts[0], parts[1:]
@@ -723,11 +724,15 @@ def select_key(value, key, secret_id):
         raise KeyError(f"secret {secret_id} is not a JSON object, so it has no key {key!r}")
     if key in value:
         return value[key]
-    node = value
+    node, walked = value, []
     for part in key.split("."):
-        if not isinstance(node, dict) or part not in node:
-            raise KeyError(f"secret {secret_id} has no JSON key {key!r} (keys: {', '.join(sorted(value))})")
+        if not isinstance(node, dict):
+            raise KeyError(f"secret {secret_id} has no JSON key {key!r}: {'.'.join(walked)!r} is not a JSON object")
+        if part not in node:
+            where = f"under {'.'.join(walked)!r}" if walked else "at the top level"
+            raise KeyError(f"secret {secret_id} has no JSON key {key!r} (keys {where}: {', '.join(sorted(node)) or 'none'})")
         node = node[part]
+        walked.append(part)
     return node
 
 

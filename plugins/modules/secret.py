@@ -54,6 +54,10 @@ options:
     description:
       - JSON keys to fill with a new random value, only when the key is absent from both the given
         value and the secret's current value. Needs a JSON value or no value at all.
+      - Keep the keys listed on every run. With O(json_secret) the given object is the whole
+        desired value, so a later run that gives O(json_secret) without a generated key (and
+        without it in O(generate)) removes that key (diff mode shows it as removed); use
+        O(overwrite=false) to never touch an existing value.
     type: list
     elements: str
     default: []

@@ -217,6 +217,28 @@ def test_invalid_term_fails_before_any_call(run_play, emulator):
     assert emulator.recorder.calls() == []
 
 
+def test_unknown_option_fails_before_any_call(run_play, emulator):
+    """Ansible ignores unknown lookup keywords; a typo must not silently change the answer."""
+    task = dict(check("typo", f"lookup('{L}', 'prod/shop', bypth=true) == 1"), ignore_errors=True)
+    result = run_play([task])
+    assert result[0].get("failed") is True
+    assert "unknown option 'bypth'" in result[0]["msg"] and "bypath" in result[0]["msg"], result[0]["msg"]
+    assert emulator.recorder.calls() == []
+
+
+def test_empty_path_is_missing(run_play, emulator):
+    """A path with no secret under it is 'missing' (a mistyped prefix is not a silent {})."""
+    emulator.client("secretsmanager").create_secret(Name="prod/shop-old/x", SecretString=json.dumps({"K": 1}))
+    failing = dict(check("empty path", f"lookup('{L}', 'prod/shop', bypath=true) == {{}}"), ignore_errors=True)
+    tasks = [failing,
+             check("default", f"lookup('{L}', 'prod/shop', bypath=true, on_missing='skip', default={{}}) == {{}}",
+                   f"query('{L}', 'prod/shop', bypath=true, on_missing='skip') == []")]
+    result = run_play(tasks)
+    assert result[0].get("failed") is True
+    assert "No secret under the path prod/shop" in result[0]["msg"] and emulator.url in result[0]["msg"], result[0]["msg"]
+    assert not result[1].get("failed"), result.summary()
+
+
 @pytest.mark.parametrize("terms", [
     "'prod/shop/a'",
     "'prod/shop/a', 'prod/shop/b'",  # the batched reader (was a bare BotoCoreError before 321e2ff)

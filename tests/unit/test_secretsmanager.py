@@ -785,6 +785,8 @@ def test_parse_term(term, expected):
     "name:a:b:c:d",
     ARN + ":a:b:c:d",
     "arn:aws:secretsmanager:us-east-1",
+    "arn:aws:ssm:us-east-1:123456789012:parameter:x",  # another service
+    "arn:aws:secretsmanager:us-east-1:123456789012:other:x",  # not a secret
     "bad name:key",
 ])
 def test_parse_term_invalid(term):
@@ -818,6 +820,24 @@ def test_select_key_missing(value, key):
     with pytest.raises(KeyError) as info:
         sm.select_key(value, key, "prod/shop/app")
     assert "prod/shop/app" in str(info.value)
+
+
+@pytest.mark.parametrize("key, level", [
+    ("missing", "at the top level: a, a.b, b, f, n, o, s, z"),
+    ("o.missing", "under 'o': x"),
+    ("o.x.missing", "under 'o.x': y"),
+    ("n.x", "'n' is not a JSON object"),
+])
+def test_select_key_error_names_the_level_that_lacks_the_key(key, level):
+    with pytest.raises(KeyError) as info:
+        sm.select_key(DATA, key, "prod/shop/app")
+    assert level in str(info.value)
+
+
+def test_parse_term_wrong_arn_shows_the_expected_form():
+    with pytest.raises(sm.InvalidOption) as info:
+        sm.parse_term("arn:aws:ssm:us-east-1:123456789012:parameter:x")
+    assert "arn:PARTITION:secretsmanager:REGION:ACCOUNT:secret:NAME" in str(info.value)
 
 
 def test_select_key_error_lists_keys_not_values():
