@@ -59,6 +59,49 @@ class Emulator:
             pass
         self.recorder.reset()
 
+    def ansible_env(self, tmp_path, **overrides):
+        """Environment for an ``ansible-playbook`` run against this emulator: AWS_* pointing at
+        the recorder with dummy credentials (no profile or session token from the caller), this
+        checkout's collections and ansible.cfg, the venv first on PATH, a private local temp
+        dir; ``overrides`` (e.g. ``ANSIBLE_STDOUT_CALLBACK``) win."""
+        env = dict(os.environ)
+        for var in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
+            env.pop(var, None)
+        env.update(
+            AWS_ENDPOINT_URL=self.url,
+            AWS_ACCESS_KEY_ID="testing",
+            AWS_SECRET_ACCESS_KEY="testing",
+            AWS_REGION=REGION,
+            AWS_DEFAULT_REGION=REGION,
+            ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".collections"),
+            ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
+            ANSIBLE_LOCAL_TEMP=str(tmp_path / "ansible-tmp"),
+            ANSIBLE_NOCOLOR="1",
+            ANSIBLE_DEPRECATION_WARNINGS="0",
+            ANSIBLE_PYTHON_INTERPRETER=sys.executable,
+            PATH=BIN + os.pathsep + env.get("PATH", ""),
+        )
+        env.update(overrides)
+        return env
+
+    def rotation_lambda(self, name):
+        """ARN of a new (never invoked) Python Lambda function and its role, for rotation set-up;
+        moto creates functions without Docker but cannot invoke them."""
+        import io
+        import zipfile
+
+        role = self.client("iam").create_role(
+            RoleName=name, AssumeRolePolicyDocument=json.dumps({
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+            }))["Role"]["Arn"]
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as archive:
+            archive.writestr("rotate.py", "def handler(event, context):\n    return None\n")
+        return self.client("lambda").create_function(
+            FunctionName=name, Runtime="python3.12", Role=role, Handler="rotate.handler",
+            Code={"ZipFile": buf.getvalue()})["FunctionArn"]
+
     def calls(self, prefix="secretsmanager:"):
         return [op for op in self.recorder.calls() if op.startswith(prefix)]
 
@@ -147,24 +190,7 @@ def run_play(emulator, tmp_path):
         counter["n"] += 1
         path = tmp_path / f"play{counter['n']}.yml"
         path.write_text(yaml.safe_dump(play, sort_keys=False))
-        env = dict(os.environ)
-        for var in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
-            env.pop(var, None)
-        env.update(
-            AWS_ENDPOINT_URL=emulator.url,
-            AWS_ACCESS_KEY_ID="testing",
-            AWS_SECRET_ACCESS_KEY="testing",
-            AWS_REGION=REGION,
-            AWS_DEFAULT_REGION=REGION,
-            ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
-            ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".collections"),
-            ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
-            ANSIBLE_LOCAL_TEMP=str(tmp_path / "ansible-tmp"),
-            ANSIBLE_NOCOLOR="1",
-            ANSIBLE_DEPRECATION_WARNINGS="0",
-            ANSIBLE_PYTHON_INTERPRETER=sys.executable,
-        )
-        env.update(extra_env or {})
+        env = emulator.ansible_env(tmp_path, ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", **(extra_env or {}))
         command = [os.path.join(BIN, "ansible-playbook"), "-i", "localhost,", str(path)]
         if check:
             command.append("--check")

@@ -13,7 +13,6 @@ import yaml
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, os.pardir))
 BIN = os.path.dirname(sys.executable)
-REGION = "us-east-1"
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 SHOP = os.path.join(ROOT, "playbooks", "demo", "shop.yml")
@@ -28,22 +27,7 @@ SHOP_VALUES = [
 
 def run_playbook(emulator, tmp_path, playbook, extra_vars=None):
     """Run a playbook of the collection with the demo variables against the emulator."""
-    env = dict(os.environ)
-    for var in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
-        env.pop(var, None)
-    env.update(
-        AWS_ENDPOINT_URL=emulator.url,
-        AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",
-        AWS_REGION=REGION,
-        AWS_DEFAULT_REGION=REGION,
-        ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".collections"),
-        ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
-        ANSIBLE_LOCAL_TEMP=str(tmp_path / "ansible-tmp"),
-        ANSIBLE_NOCOLOR="1",
-        ANSIBLE_DEPRECATION_WARNINGS="0",
-        ANSIBLE_PYTHON_INTERPRETER=sys.executable,
-    )
+    env = emulator.ansible_env(tmp_path)
     # The conftest emulator does not load AWS managed policies (MOTO_IAM_LOAD_MANAGED_POLICIES),
     # so the execution role gets only our read policy here.
     extra = dict({"iam_secret_access_execution_role_managed_policies": []}, **(extra_vars or {}))

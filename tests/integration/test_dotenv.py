@@ -20,7 +20,6 @@ pytestmark = pytest.mark.integration
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, os.pardir))
 BIN = os.path.dirname(sys.executable)
 PLAYBOOK = os.path.join(ROOT, "playbooks", "dotenv.yml")
-REGION = "us-east-1"
 HIDDEN = "a secret value appeared in the output"
 
 # Values chosen to exercise the .env quoting: quotes, backslashes, $, newlines, JSON types.
@@ -103,23 +102,7 @@ class Run:
 @pytest.fixture
 def dotenv(emulator, tmp_path):
     def run(check=False, **extra_vars):
-        env = dict(os.environ)
-        for var in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
-            env.pop(var, None)
-        env.update(
-            AWS_ENDPOINT_URL=emulator.url,
-            AWS_ACCESS_KEY_ID="testing",
-            AWS_SECRET_ACCESS_KEY="testing",
-            AWS_REGION=REGION,
-            AWS_DEFAULT_REGION=REGION,
-            ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
-            ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".collections"),
-            ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
-            ANSIBLE_LOCAL_TEMP=str(tmp_path / "ansible-tmp"),
-            ANSIBLE_NOCOLOR="1",
-            ANSIBLE_DEPRECATION_WARNINGS="0",
-            PATH=BIN + os.pathsep + env.get("PATH", ""),
-        )
+        env = emulator.ansible_env(tmp_path, ANSIBLE_STDOUT_CALLBACK="ansible.posix.json")
         extra_vars.setdefault("ansible_python_interpreter", sys.executable)
         command = [os.path.join(BIN, "ansible-playbook"), PLAYBOOK, "-e", json.dumps(extra_vars)]
         if check:

@@ -13,7 +13,6 @@ import pytest
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, os.pardir))
 BIN = os.path.dirname(sys.executable)
-REGION = "us-east-1"
 
 SECRETS = {f"bench/shop/s{i}": {"KEY": f"shared-cache-test-{i}"} for i in range(6)}
 
@@ -26,10 +25,7 @@ def ansible_playbook(emulator, tmp_path, hosts, tasks, **env_extra):
                                                       "ansible_python_interpreter": sys.executable}}}))
     playbook = tmp_path / "play.yml"
     playbook.write_text(json.dumps([{"hosts": "all", "gather_facts": False, "tasks": tasks}]))
-    env = dict(os.environ, AWS_ENDPOINT_URL=emulator.url, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
-               AWS_REGION=REGION, ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".collections"),
-               ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1", **env_extra)
-    env.pop("AWS_PROFILE", None)
+    env = emulator.ansible_env(tmp_path, **env_extra)
     proc = subprocess.run([os.path.join(BIN, "ansible-playbook"), "-i", str(inventory), str(playbook)],
                           capture_output=True, text=True, env=env, cwd=ROOT, timeout=300, check=False)
     assert proc.returncode == 0, proc.stdout[-3000:]

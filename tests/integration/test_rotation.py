@@ -9,12 +9,10 @@ explicit ``VersionStage``: moto answers GetSecretValue without a stage (and Batc
 from the last version *written* as AWSCURRENT, ignoring UpdateSecretVersionStage (AWS follows
 the label).
 """
-import io
 import json
 import os
 import subprocess
 import sys
-import zipfile
 
 import pytest
 import yaml
@@ -24,7 +22,6 @@ pytestmark = pytest.mark.integration
 
 BIN = os.path.dirname(sys.executable)
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, os.pardir))
-REGION = "us-east-1"
 NAME = "rottest/shop/jwt"
 OLD = {"JWT_SECRET": "test-old-signing-key", "JWT_ISSUER": "test-issuer"}
 CLUSTER = "rottest"
@@ -36,23 +33,7 @@ QUICK = {"secretsops_redeploy_timeout": 5, "secretsops_redeploy_delay": 1, "secr
 # -- helpers ----------------------------------------------------------------------------------
 def run_playbook(emulator, tmp_path, playbook, extra_vars=None, check=False):
     """ansible-playbook PLAYBOOK against the recorder; returns (rc, stdout, tasks)."""
-    env = dict(os.environ)
-    for var in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
-        env.pop(var, None)
-    env.update(
-        AWS_ENDPOINT_URL=emulator.url,
-        AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",
-        AWS_REGION=REGION,
-        AWS_DEFAULT_REGION=REGION,
-        ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
-        ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".collections"),
-        ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
-        ANSIBLE_LOCAL_TEMP=str(tmp_path / "ansible-tmp"),
-        ANSIBLE_NOCOLOR="1",
-        ANSIBLE_DEPRECATION_WARNINGS="0",
-        ANSIBLE_PYTHON_INTERPRETER=sys.executable,
-    )
+    env = emulator.ansible_env(tmp_path, ANSIBLE_STDOUT_CALLBACK="ansible.posix.json")
     vars_file = tmp_path / "extra-vars.yml"
     vars_file.write_text(yaml.safe_dump(dict({"ansible_python_interpreter": sys.executable}, **(extra_vars or {}))))
     command = [os.path.join(BIN, "ansible-playbook"), "-i", "localhost,", "-c", "local", "-e", f"@{vars_file}",
@@ -297,24 +278,12 @@ def test_secret_version_stages_idempotent(run_play, emulator):
 
 
 # -- secret_rotation --------------------------------------------------------------------------
-def make_lambda(emulator):
-    role = emulator.client("iam").create_role(
-        RoleName="rottest-rotation", AssumeRolePolicyDocument=json.dumps({
-            "Version": "2012-10-17",
-            "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
-        }))["Role"]["Arn"]
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as archive:
-        archive.writestr("rotate.py", "def handler(event, context):\n    return None\n")
-    return emulator.client("lambda").create_function(
-        FunctionName="rottest-rotation", Runtime="python3.12", Role=role, Handler="rotate.handler",
-        Code={"ZipFile": buf.getvalue()})["FunctionArn"]
 
 
 @pytest.fixture
 def rotation_setup(emulator):
     make_secret(emulator)
-    arn = make_lambda(emulator)
+    arn = emulator.rotation_lambda("rottest-rotation")
     emulator.recorder.reset()
     return arn
 

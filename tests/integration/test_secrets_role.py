@@ -4,9 +4,6 @@
 invocation, the no-change run reads with one ListSecrets page plus batched value reads (no
 per-secret calls) and writes nothing, generated values are never regenerated, and a category
 with ``rotation`` gets Lambda rotation configured."""
-import io
-import json
-import zipfile
 
 import pytest
 
@@ -17,20 +14,6 @@ def role_task(secrets_list):
     return [{"name": "secrets role", "ansible.builtin.include_role": {"name": "secretsops.aws.secrets"},
              "vars": {"secrets_prefix": PREFIX, "secrets_list": secrets_list,
                       "secrets_tags": {"Environment": "roletest", "Application": "shop"}}}]
-
-
-def make_lambda(emulator):
-    role = emulator.client("iam").create_role(
-        RoleName="roletest-rotation", AssumeRolePolicyDocument=json.dumps({
-            "Version": "2012-10-17",
-            "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
-        }))["Role"]["Arn"]
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as archive:
-        archive.writestr("rotate.py", "def handler(event, context):\n    return None\n")
-    return emulator.client("lambda").create_function(
-        FunctionName="roletest-rotation", Runtime="python3.12", Role=role, Handler="rotate.handler",
-        Code={"ZipFile": buf.getvalue()})["FunctionArn"]
 
 
 @pytest.fixture
@@ -66,7 +49,7 @@ def test_bulk_reconcile_is_idempotent_with_batched_reads(emulator, run_play, for
 
 
 def test_rotation_is_configured_once(emulator, run_play):
-    arn = make_lambda(emulator)
+    arn = emulator.rotation_lambda("roletest-rotation")
     secrets_list = [{"category": "db", "json": {"USER": "app"}, "generate": ["PASSWORD"],
                      "rotation": {"lambda_arn": arn, "interval_days": 30}}]
     first = run_play(role_task(secrets_list))
