@@ -16,12 +16,13 @@ export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/$(COLLECTIONS)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help setup demo test lint unit integration molecule sanity changelog bench-lookup bench-provision clean
+.PHONY: help setup demo test lint unit integration molecule compat sanity changelog bench-lookup bench-provision clean
 
 help:
 	@echo "make demo   provision -> read -> rotate -> redeploy on the local AWS emulator"
 	@echo "make test   ansible-lint, unit tests, integration tests and molecule (emulator)"
 	@echo "make sanity ansible-test sanity (copies tracked files into a collection tree)"
+	@echo "make compat the demo on the oldest supported versions (ansible-core 2.17, amazon.aws 9)"
 	@echo "make bench-lookup / bench-provision   side-by-side benchmarks against amazon.aws / community.aws"
 
 $(STAMP): requirements-dev.txt
@@ -58,7 +59,25 @@ molecule: setup
 	  $(EMULATOR) -- $(CURDIR)/$(BIN)/molecule test -s $$scenario || exit $$?; \
 	done
 
-test: lint changelog sanity unit integration molecule
+# The oldest versions the collection claims: meta/runtime.yml requires_ansible >=2.17 and
+# galaxy.yml amazon.aws/community.aws >=9. ansible-core 2.17 with the collections of the PyPI
+# `ansible` 11 package (amazon.aws 9.x, community.aws 9.x), installed without its ansible-core
+# 2.18 pin, in a venv of its own; then the whole demo (provision, ECS, lookup, staged rotation
+# with redeploy, idempotent re-run, audit) on a fresh emulator.
+COMPAT_VENV := .venv-compat
+COMPAT_STAMP := $(COMPAT_VENV)/.installed
+$(COMPAT_STAMP): requirements-compat.txt
+	$(PYTHON) -m venv $(COMPAT_VENV)
+	$(COMPAT_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(COMPAT_VENV)/bin/python -m pip install --quiet -r requirements-compat.txt
+	$(COMPAT_VENV)/bin/python -m pip install --quiet --no-deps "ansible>=11,<12"
+	touch $@
+
+compat: $(COMPAT_STAMP) $(LINK)
+	PATH="$(CURDIR)/$(COMPAT_VENV)/bin:$$PATH" $(COMPAT_VENV)/bin/ansible --version | sed -n 1p
+	PATH="$(CURDIR)/$(COMPAT_VENV)/bin:$$PATH" $(COMPAT_VENV)/bin/python tools/emulator.py -- tools/demo.sh
+
+test: lint changelog sanity unit integration molecule compat
 
 sanity: setup
 	tools/sanity.sh
@@ -73,4 +92,4 @@ changelog: setup
 	$(BIN)/antsibull-changelog lint
 
 clean:
-	rm -rf $(COLLECTIONS) .pytest_cache build
+	rm -rf $(COLLECTIONS) .pytest_cache build $(COMPAT_VENV)
