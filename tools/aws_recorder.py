@@ -63,6 +63,9 @@ class Recorder:
         self.upstream = (parsed.hostname, parsed.port)
         self._calls = []
         self._lock = threading.Lock()
+        # Tests may emulate documented AWS behaviour moto lacks (e.g. a ListSecrets answer that
+        # lags behind recent changes): fn(operation, response body bytes) -> body bytes.
+        self.rewrite = None
         recorder = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -84,6 +87,9 @@ class Recorder:
                 conn.request(self.command, self.path, body=body, headers=headers)
                 resp = conn.getresponse()
                 data = resp.read()
+                rewrite = recorder.rewrite
+                if rewrite is not None and 200 <= resp.status < 300:
+                    data = rewrite(op, data)
                 self.send_response(resp.status, resp.reason)
                 for key, value in resp.getheaders():
                     if key.lower() not in _HOP_HEADERS and key.lower() != "content-length":

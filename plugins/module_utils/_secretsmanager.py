@@ -1046,14 +1046,41 @@ def validate_many(desireds):
         seen.add(desired["name"])
 
 
+def probe_unlisted(client, names):
+    """{name: DescribeSecret result} for those of ``names`` that exist although a listing did not
+    show them.  ListSecrets "might not reflect changes from the last five minutes" (AWS API
+    reference), so a secret created or restored moments ago can be missing from it.  One batched
+    value read answers for all names (a missing secret is an error entry, not an extra call); only
+    the names it finds, or cannot rule out, are described.  Falls back to DescribeSecret per name
+    when BatchGetSecretValue is denied."""
+    if not names:
+        return {}
+    try:
+        entries, errors = batch_get_secret_values(client, names)
+        maybe = [name for name in names if name in entries or (name in errors and not is_missing(errors[name]))]
+    except BatchDenied:
+        maybe = list(names)
+    found = {}
+    for name in maybe:
+        described = describe_secret(client, name)
+        if described is not None:
+            found[name] = described
+    return found
+
+
 def reconcile_many(client, desireds, check_mode=False, kms_equal=None, randbytes=os.urandom):
     """Bring a list of secrets to their desired states with the fewest calls: one ListSecrets
     pass (100 a page, names/tags/version stages included) and batched value reads (20 a call),
     then per secret exactly the plan ``reconcile`` would make.  Returns a list of per-secret
     results (name, changed, changes, diff, secret) in input order.
 
-    Extra reads only where a listing cannot answer: DescribeSecret for managed replicas and
-    after a change, GetResourcePolicy for managed policies."""
+    The listing decides only what needs no change.  It may lag behind recent changes by up to
+    five minutes (AWS API reference), so names it lacks are probed (``probe_unlisted``), a
+    secret it shows as needing a change is described again and re-planned before anything is
+    reported or written, and a create that finds the name taken falls back to ``reconcile``.
+
+    Extra reads only where a listing cannot answer: DescribeSecret for managed replicas, for
+    planned changes and after a change, GetResourcePolicy for managed policies."""
     validate_many(desireds)
     if not desireds:
         return []
@@ -1062,6 +1089,10 @@ def reconcile_many(client, desireds, check_mode=False, kms_equal=None, randbytes
     current = {}
     for item in list_secrets(client, filters, include_planned_deletion=True):
         current[item["Name"]] = listed_as_described(item)
+    fresh = set()  # names whose state comes from DescribeSecret, not from the listing
+    for name, described in probe_unlisted(client, [d["name"] for d in desireds if d["name"] not in current]).items():
+        current[name] = described
+        fresh.add(name)
 
     restored = set()
     for desired in desireds:
@@ -1072,8 +1103,10 @@ def reconcile_many(client, desireds, check_mode=False, kms_equal=None, randbytes
             restore_secret(client, current[name]["ARN"])
             restored.add(name)
             current[name] = describe_secret(client, current[name]["ARN"])
-        elif desired["replica"] is not None:
+            fresh.add(name)
+        elif desired["replica"] is not None and name not in fresh:
             current[name] = describe_secret(client, current[name]["ARN"])
+            fresh.add(name)
 
     wanted = [
         current[d["name"]]["ARN"]
@@ -1086,36 +1119,49 @@ def reconcile_many(client, desireds, check_mode=False, kms_equal=None, randbytes
         if described.get("DeletedDate"):
             values[described["ARN"]] = UNKNOWN  # check mode: cannot be read until restored
 
+    def plan_for(desired, described):
+        if desired["state"] == "absent":
+            return plan_absent(described, desired)
+        policy = None
+        if described is not None and desired["resource_policy"] is not None:
+            policy = get_resource_policy(client, described["ARN"])
+        value = values.get(described["ARN"]) if described is not None else None
+        return plan_present(described, desired, value, policy, kms_equal, randbytes,
+                            staged_value=read_staged_value(client, described, desired))
+
     results = []
     plans = []
     for desired in desireds:
-        described = current.get(desired["name"])
-        if desired["state"] == "absent":
-            plan = plan_absent(described, desired)
-        else:
-            policy = None
-            if described is not None and desired["resource_policy"] is not None:
-                policy = get_resource_policy(client, described["ARN"])
-            value = values.get(described["ARN"]) if described is not None else None
-            plan = plan_present(described, desired, value, policy, kms_equal, randbytes,
-                                staged_value=read_staged_value(client, described, desired))
-            if desired["name"] in restored:
-                plan.changes.insert(0, "restored")
-                plan.before["deleted"], plan.after["deleted"] = True, False
+        name = desired["name"]
+        plan = plan_for(desired, current.get(name))
+        if plan.changed and name in current and name not in fresh:
+            current[name] = describe_secret(client, current[name]["ARN"])
+            fresh.add(name)
+            plan = plan_for(desired, current[name])
+        if name in restored:
+            plan.changes.insert(0, "restored")
+            plan.before["deleted"], plan.after["deleted"] = True, False
         plans.append(plan)
         results.append({
-            "name": desired["name"],
+            "name": name,
             "changed": plan.changed or "restored" in plan.changes,
             "changes": list(plan.changes),
             "diff": plan.diff(),
-            "secret": secret_result(described),
+            "secret": secret_result(current.get(name)),
         })
     if check_mode:
         return results
     for desired, plan, result in zip(desireds, plans, results):
         if not plan.changed:
             continue
-        created_arn = apply_plan(client, plan)
+        try:
+            created_arn = apply_plan(client, plan)
+        except SecretsManagerError as exc:
+            if plan.steps[0][0] != "create_secret" or error_code(exc) != "ResourceExistsException":
+                raise
+            # Created by someone else since the probe: decide from its real state.
+            result.update(reconcile(client, desired, kms_equal=kms_equal, randbytes=randbytes))
+            continue
         arn = created_arn or current[desired["name"]]["ARN"]
         result["secret"] = secret_result(describe_secret(client, arn))
     return results

@@ -58,6 +58,7 @@ class Emulator:
         with urllib.request.urlopen(request, timeout=30):
             pass
         self.recorder.reset()
+        self.recorder.rewrite = None
 
     def ansible_env(self, tmp_path, **overrides):
         """Environment for an ``ansible-playbook`` run against this emulator: AWS_* pointing at

@@ -4,6 +4,7 @@
 invocation, the no-change run reads with one ListSecrets page plus batched value reads (no
 per-secret calls) and writes nothing, generated values are never regenerated, and a category
 with ``rotation`` gets Lambda rotation configured."""
+import json
 
 import pytest
 
@@ -62,4 +63,30 @@ def test_rotation_is_configured_once(emulator, run_play):
     second = run_play(role_task(secrets_list))
     assert second.rc == 0, second.summary()
     assert not second.by_name("secretsops.aws.secrets : Configure Lambda rotation where a secret sets it")["changed"]
+    assert emulator.writes() == []
+
+
+def lagging_listing(operation, body):
+    """ListSecrets as AWS may answer it: "might not reflect changes from the last five minutes"
+    (API reference). Here it misses the secret created last and shows no tags on the others."""
+    if operation != "secretsmanager:ListSecrets":
+        return body
+    data = json.loads(body)
+    data["SecretList"] = [item for item in data.get("SecretList", []) if not item["Name"].endswith("/new")]
+    for item in data["SecretList"]:
+        item["Tags"] = []
+    return json.dumps(data).encode("utf-8")
+
+
+@pytest.mark.parametrize("check", [True, False], ids=["check-mode", "apply"])
+def test_a_lagging_listing_neither_fails_nor_writes(emulator, run_play, check):
+    items = [{"category": "old", "json": {"K": "one"}}, {"category": "new", "json": {"K": "two"}}]
+    first = run_play(role_task(items))
+    assert first.rc == 0, first.summary()
+
+    emulator.recorder.reset()
+    emulator.recorder.rewrite = lagging_listing
+    again = run_play(role_task(items), check=check)
+    assert again.rc == 0, again.summary()
+    assert not again.by_name("secretsops.aws.secrets : Reconcile every secret under the prefix")["changed"]
     assert emulator.writes() == []
