@@ -41,6 +41,8 @@ options:
         Path-boundary aware (C(prod/shop) does not match C(prod/shop-old/x)); paginated."
       - A path with no secret under it counts as missing (see O(on_missing)), so a mistyped path
         is not silently an empty result; C(on_missing=skip, default={}) accepts an empty path.
+      - The path is listed with C(ListSecrets), which on AWS "might not reflect changes from the
+        last five minutes"; a secret created moments ago may be missing. Name it to be sure.
     type: bool
     default: false
   merge:

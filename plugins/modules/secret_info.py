@@ -22,7 +22,11 @@ options:
     type: list
     elements: str
   name_prefix:
-    description: Path whose secrets to list (C(ListSecrets) with a name filter, paginated).
+    description:
+      - Path whose secrets to list (C(ListSecrets) with a name filter, paginated).
+      - On AWS a listing "might not reflect changes from the last five minutes" (ListSecrets API
+        reference); to find secrets created or changed moments ago, give O(names) (one
+        C(DescribeSecret) each).
     type: str
   tags:
     description: Tags every returned secret must carry, with these values.
