@@ -1100,10 +1100,16 @@ def reconcile_many(client, desireds, check_mode=False, kms_equal=None, randbytes
         if name not in current:
             continue
         if desired["state"] == "present" and current[name].get("DeletedDate") and not check_mode:
-            restore_secret(client, current[name]["ARN"])
-            restored.add(name)
-            current[name] = describe_secret(client, current[name]["ARN"])
-            fresh.add(name)
+            if name not in fresh:  # restored moments ago, the listing may not know yet
+                current[name] = describe_secret(client, current[name]["ARN"])
+                fresh.add(name)
+                if current[name] is None:  # deleted for good since
+                    del current[name]
+                    continue
+            if current[name].get("DeletedDate"):
+                restore_secret(client, current[name]["ARN"])
+                restored.add(name)
+                current[name] = describe_secret(client, current[name]["ARN"])
         elif desired["replica"] is not None and name not in fresh:
             current[name] = describe_secret(client, current[name]["ARN"])
             fresh.add(name)
@@ -1137,7 +1143,9 @@ def reconcile_many(client, desireds, check_mode=False, kms_equal=None, randbytes
         if plan.changed and name in current and name not in fresh:
             current[name] = describe_secret(client, current[name]["ARN"])
             fresh.add(name)
-            plan = plan_for(desired, current[name])
+            if current[name] is None:  # deleted for good since the listing
+                del current[name]
+            plan = plan_for(desired, current.get(name))
         if name in restored:
             plan.changes.insert(0, "restored")
             plan.before["deleted"], plan.after["deleted"] = True, False

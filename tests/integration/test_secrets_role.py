@@ -90,3 +90,32 @@ def test_a_lagging_listing_neither_fails_nor_writes(emulator, run_play, check):
     assert again.rc == 0, again.summary()
     assert not again.by_name("secretsops.aws.secrets : Reconcile every secret under the prefix")["changed"]
     assert emulator.writes() == []
+
+
+def test_a_secret_scheduled_for_deletion_is_restored_once(emulator, run_play):
+    items = [{"category": "db", "json": {"K": "one"}}]
+    assert run_play(role_task(items)).rc == 0
+    client = emulator.client("secretsmanager")
+    client.delete_secret(SecretId=f"{PREFIX}/db", RecoveryWindowInDays=7)
+
+    again = run_play(role_task(items))
+    assert again.rc == 0, again.summary()
+    bulk = again.by_name("secretsops.aws.secrets : Reconcile every secret under the prefix")
+    assert bulk["changed"] and "restored" in bulk["results"][0]["changes"]
+    assert "DeletedDate" not in client.describe_secret(SecretId=f"{PREFIX}/db")
+
+    # Moments later the listing may still say "scheduled for deletion": no second restore.
+    def still_deleted(operation, body):
+        if operation != "secretsmanager:ListSecrets":
+            return body
+        data = json.loads(body)
+        for item in data.get("SecretList", []):
+            item["DeletedDate"] = 1764000000.0
+        return json.dumps(data).encode("utf-8")
+
+    emulator.recorder.reset()
+    emulator.recorder.rewrite = still_deleted
+    third = run_play(role_task(items))
+    assert third.rc == 0, third.summary()
+    assert not third.by_name("secretsops.aws.secrets : Reconcile every secret under the prefix")["changed"]
+    assert emulator.writes() == []
