@@ -66,6 +66,38 @@ def stop(proc):
         proc.wait()
 
 
+# The caller's AWS settings that would win over, or mix with, the emulator's endpoint and dummy keys.
+CALLER_AWS_VARS = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_URL", "EC2_URL")
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def emulator_env(url, region="us-east-1", **overrides):
+    """This process's environment pointed at the emulator at ``url``: its endpoint, dummy
+    credentials and ``region``, without CALLER_AWS_VARS; ``overrides`` win."""
+    env = {key: value for key, value in os.environ.items() if key not in CALLER_AWS_VARS}
+    env.update(AWS_ENDPOINT_URL=url, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
+               AWS_REGION=region, AWS_DEFAULT_REGION=region)
+    env.update(overrides)
+    return env
+
+
+def ansible_env(url, local_temp, region="us-east-1", **overrides):
+    """``emulator_env`` plus what an ``ansible-playbook`` run of this checkout needs: this
+    interpreter's bin directory first on PATH, the checkout's collections link and ansible.cfg,
+    a private local temp dir, no colour or deprecation noise; ``overrides`` win."""
+    env = emulator_env(url, region)
+    env.update(
+        PATH=os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", ""),
+        ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".collections"),
+        ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
+        ANSIBLE_LOCAL_TEMP=str(local_temp),
+        ANSIBLE_NOCOLOR="1",
+        ANSIBLE_DEPRECATION_WARNINGS="0",
+    )
+    env.update(overrides)
+    return env
+
+
 def main(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--running-tasks", type=int, default=1,
@@ -95,17 +127,7 @@ def main(argv):
     signal.signal(signal.SIGHUP, on_signal)
     try:
         wait_until_up(url, proc)
-        env = dict(os.environ)
-        for var in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
-            env.pop(var, None)
-        env.update(
-            AWS_ENDPOINT_URL=url,
-            AWS_ACCESS_KEY_ID="testing",
-            AWS_SECRET_ACCESS_KEY="testing",
-            AWS_REGION=args.region,
-            AWS_DEFAULT_REGION=args.region,
-            SECRETSOPS_EMULATOR_URL=url,
-        )
+        env = emulator_env(url, args.region, SECRETSOPS_EMULATOR_URL=url)
         print(f"local AWS emulator (moto) on {url}", file=sys.stderr, flush=True)
         return subprocess.call(command, env=env)
     except KeyboardInterrupt:

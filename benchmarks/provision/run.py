@@ -45,7 +45,7 @@ HERE = os.path.join(ROOT, "benchmarks", "provision")
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 
 from aws_recorder import Recorder, is_write  # noqa: E402
-from emulator import _die_with_parent, free_port, stop, wait_until_up  # noqa: E402
+from emulator import _die_with_parent, ansible_env, free_port, stop, wait_until_up  # noqa: E402
 
 BIN = os.path.dirname(sys.executable)
 REGION = "us-east-1"
@@ -111,25 +111,8 @@ def bulk_vars(count):
 
 
 def make_env(endpoint, workdir):
-    env = dict(os.environ)
-    for var in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_URL", "EC2_URL"):
-        env.pop(var, None)
-    env.update(
-        PATH=BIN + os.pathsep + env.get("PATH", ""),
-        AWS_ENDPOINT_URL=endpoint,
-        AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",
-        AWS_REGION=REGION,
-        AWS_DEFAULT_REGION=REGION,
-        ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".collections"),
-        ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
-        ANSIBLE_LOCAL_TEMP=os.path.join(workdir, "ansible-tmp"),
-        ANSIBLE_NOCOLOR="1",
-        ANSIBLE_DEPRECATION_WARNINGS="0",
-        ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
-        ANSIBLE_JSON_INDENT="0",
-    )
-    return env
+    return ansible_env(endpoint, os.path.join(workdir, "ansible-tmp"), REGION,
+                       ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", ANSIBLE_JSON_INDENT="0")
 
 
 # -- running ----------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)),
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 
 from aws_recorder import Recorder  # noqa: E402
-from emulator import _die_with_parent, free_port, stop, wait_until_up  # noqa: E402
+from emulator import _die_with_parent, ansible_env, free_port, stop, wait_until_up  # noqa: E402
 
 BIN = os.path.dirname(sys.executable)
 REGION = "us-east-1"
@@ -65,25 +65,8 @@ class Emulator:
         the recorder with dummy credentials (no profile or session token from the caller), this
         checkout's collections and ansible.cfg, the venv first on PATH, a private local temp
         dir; ``overrides`` (e.g. ``ANSIBLE_STDOUT_CALLBACK``) win."""
-        env = dict(os.environ)
-        for var in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
-            env.pop(var, None)
-        env.update(
-            AWS_ENDPOINT_URL=self.url,
-            AWS_ACCESS_KEY_ID="testing",
-            AWS_SECRET_ACCESS_KEY="testing",
-            AWS_REGION=REGION,
-            AWS_DEFAULT_REGION=REGION,
-            ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".collections"),
-            ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
-            ANSIBLE_LOCAL_TEMP=str(tmp_path / "ansible-tmp"),
-            ANSIBLE_NOCOLOR="1",
-            ANSIBLE_DEPRECATION_WARNINGS="0",
-            ANSIBLE_PYTHON_INTERPRETER=sys.executable,
-            PATH=BIN + os.pathsep + env.get("PATH", ""),
-        )
-        env.update(overrides)
-        return env
+        return ansible_env(self.url, tmp_path / "ansible-tmp", REGION,
+                           ANSIBLE_PYTHON_INTERPRETER=sys.executable, **overrides)
 
     def rotation_lambda(self, name):
         """ARN of a new (never invoked) Python Lambda function and its role, for rotation set-up;
