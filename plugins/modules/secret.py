@@ -16,7 +16,9 @@ description:
     random bytes, base64) and never regenerated once present.
   - O(state=present) on a secret scheduled for deletion restores it (same ARN), then reconciles it.
   - Every new version is written with a C(ClientRequestToken) derived from the secret, the version it
-    replaces and the new value, so a retried or concurrent identical write creates no second version.
+    replaces, that version's value and the new value, so a retried or concurrent identical write creates
+    no second version, and a reader of metadata (the token is the C(VersionId)) cannot test guesses of
+    a value. A new secret gets a random token (a creation race resolves through C(ResourceExistsException)).
   - Invalid input fails before any API call, with a message naming the option; secret values never
     appear in the result, the diff or an error message.
   - Check mode makes no write call and reports the C(changed) a real run would report. Diff mode shows
@@ -78,8 +80,25 @@ options:
   overwrite:
     description:
       - When C(false), an existing value is never changed (creation and O(generate) still apply).
+      - With O(purge_keys=false), keys already present keep their values and only missing keys of
+        O(json_secret) are added.
     type: bool
     default: true
+  purge_keys:
+    description:
+      - C(true) makes the JSON value exactly O(json_secret) (plus O(generate)d keys).
+      - C(false) keeps the keys of the current JSON value that O(json_secret) does not name, so a
+        vars file in git can hold only the non-secret keys while the secret ones arrive by import
+        (playbook C(secretsops.aws.import_dotenv)) or by hand.
+    type: bool
+    default: true
+  required_keys:
+    description:
+      - JSON keys that must exist in the value after the run, whether given, generated or already
+        present. If one is missing the module fails before any write call, naming the keys.
+    type: list
+    elements: str
+    default: []
   description:
     description:
       - Description of the secret. C("") clears it; omitted leaves it untouched.
@@ -208,6 +227,13 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+written_version_id:
+  description:
+    - The VersionId of the value this run wrote (C(CreateSecret) or C(PutSecretValue)), for example the
+      version a staged write (O(version_stages=[AWSPENDING])) created, to promote exactly that version
+      with M(secretsops.aws.secret_version). V(null) when no value was written (and in check mode).
+  returned: always
+  type: str
 secret:
   description: The secret's metadata after the run (never its value). Empty when it does not exist.
   returned: always
@@ -267,11 +293,11 @@ changes:
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
-from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager import build_desired
-from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager import kms_key_resolver
-from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager import reconcile
-from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager import run_module_work
-from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager import secret_argument_spec
+from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager.api import kms_key_resolver
+from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager.desired import build_desired
+from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager.module import run_module_work
+from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager.module import secret_argument_spec
+from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager.reconcile import reconcile
 
 
 def main():
@@ -280,7 +306,7 @@ def main():
         supports_check_mode=True,
         mutually_exclusive=[["secret_string", "json_secret", "secret_binary"]],
     )
-    result = {"changed": False, "changes": [], "secret": {}}
+    result = {"changed": False, "changes": [], "secret": {}, "written_version_id": None}
 
     def work(clients):
         desired = build_desired(module.params)
@@ -289,7 +315,8 @@ def main():
 
     outcome, error = run_module_work(module, module.params["name"], work)
     if outcome is not None:
-        result.update(changed=outcome["changed"], changes=outcome["changes"], secret=outcome["secret"])
+        result.update(changed=outcome["changed"], changes=outcome["changes"], secret=outcome["secret"],
+                      written_version_id=outcome["written_version_id"])
         if module._diff:
             result["diff"] = outcome["diff"]
     if error:

@@ -29,9 +29,15 @@ options:
     required: true
     suboptions:
       name:
-        description: Secret name (1-512 characters of C([A-Za-z0-9/_+=.@-])).
+        description:
+          - Secret name (1-512 characters of C([A-Za-z0-9/_+=.@-])).
+          - Exactly one of O(secrets[].name) and O(secrets[].category) is required.
         type: str
-        required: true
+      category:
+        description:
+          - The last path element of the name under O(prefix) (C(database) with O(prefix=prod/shop)
+            gives C(prod/shop/database)); the item shape of the role C(secretsops.aws.secrets).
+        type: str
       state:
         description: C(present) or C(absent).
         type: str
@@ -40,10 +46,11 @@ options:
       secret_string:
         description: Value as text (a JSON object text is compared as data).
         type: str
-        aliases: [secret]
+        aliases: [secret, string]
       json_secret:
         description: Value as a dictionary (a JSON object).
         type: dict
+        aliases: [json]
       secret_binary:
         description: Value as base64 text, stored as binary.
         type: str
@@ -58,13 +65,25 @@ options:
         elements: str
         default: []
       generate_bytes:
-        description: Random bytes behind each generated value (base64 text).
+        description: Random bytes behind each generated value (base64 text); default O(generate_bytes).
         type: int
-        default: 48
       overwrite:
         description: C(false) never changes an existing value.
         type: bool
         default: true
+      purge_keys:
+        description:
+          - C(false) keeps the keys of the current JSON value that the item's value does not name;
+            see M(secretsops.aws.secret).
+        type: bool
+        default: true
+      required_keys:
+        description:
+          - JSON keys that must exist in the value after the run (given, generated or already present);
+            if one is missing the module fails before any write, naming it.
+        type: list
+        elements: str
+        default: []
       description:
         description: Description; C("") clears it, omitted leaves it untouched.
         type: str
@@ -72,13 +91,12 @@ options:
         description: KMS key id, ARN or alias (aliases resolved before comparing).
         type: str
       tags:
-        description: Tags; omitted leaves tags untouched.
+        description: Tags; merged over O(tags) (the item's win); both omitted leave tags untouched.
         type: dict
         aliases: [resource_tags]
       purge_tags:
-        description: Remove tags not in O(secrets[].tags) (never C(aws:*)).
+        description: Remove tags not in O(secrets[].tags) (never C(aws:*)); default O(purge_tags).
         type: bool
-        default: true
       resource_policy:
         description: Resource policy (compared semantically); C({}) removes it.
         type: json
@@ -111,6 +129,53 @@ options:
             it without making it current; see M(secretsops.aws.secret).
         type: list
         elements: str
+      rotation:
+        description:
+          - Lambda rotation of this secret, configured after its value with the semantics of
+            M(secretsops.aws.secret_rotation) (idempotent; check mode never rotates).
+        type: dict
+        suboptions:
+          state:
+            description: C(present) configures rotation, C(absent) cancels it.
+            type: str
+            choices: [present, absent]
+            default: present
+          lambda_arn:
+            description: ARN of the rotation function (kept from the secret when omitted).
+            type: str
+            aliases: [rotation_lambda_arn]
+          interval_days:
+            description: Rotate every this many days (1-1000); or O(secrets[].rotation.schedule_expression).
+            type: int
+            aliases: [rotation_interval_days]
+          schedule_expression:
+            description: A C(rate(...)) or C(cron(...)) schedule.
+            type: str
+          duration:
+            description: Rotation window, C(1h) to C(24h).
+            type: str
+          rotate_immediately:
+            description: Rotate now when the configuration changes.
+            type: bool
+            default: false
+  prefix:
+    description:
+      - Path of the items given by O(secrets[].category), such as C(prod/shop) (no trailing slash needed).
+    type: str
+  tags:
+    description:
+      - Tags every item gets, under its own O(secrets[].tags) (for example C(Environment), C(Application)).
+      - Omitted (and no item tags) leaves tags untouched.
+    type: dict
+    aliases: [resource_tags]
+  purge_tags:
+    description: Default of O(secrets[].purge_tags).
+    type: bool
+    default: true
+  generate_bytes:
+    description: Default of O(secrets[].generate_bytes).
+    type: int
+    default: 48
 notes:
   - "AWS APIs used: ListSecrets, BatchGetSecretValue (or GetSecretValue), DescribeSecret (after a change,
     or for managed replicas), GetResourcePolicy (for managed policies), and the write calls of
@@ -133,6 +198,21 @@ EXAMPLES = r"""
         generate: [JWT_SECRET, JWT_REFRESH_SECRET]
         tags: {Environment: prod, Application: shop}
   register: shop_secrets
+
+- name: The same by category under a prefix, shared tags, keys set by hand kept, rotation
+  secretsops.aws.secret_bulk:
+    prefix: prod/shop
+    tags: {Environment: prod, Application: shop}
+    secrets:
+      - category: database
+        json: {DB_HOST: db.internal}
+        purge_keys: false
+        required_keys: [DB_HOST, DB_PASSWORD]
+      - category: jwt
+        generate: [JWT_SECRET]
+        rotation:
+          lambda_arn: arn:aws:lambda:us-east-1:123456789012:function:rotate-jwt
+          interval_days: 30
 """
 
 RETURN = r"""
@@ -149,7 +229,7 @@ results:
       description: Whether this secret changed (or would, in check mode).
       type: bool
     changes:
-      description: What changed, e.g. created, value, tags, restored.
+      description: What changed, e.g. created, value, tags, restored, rotation_configured.
       type: list
       elements: str
     secret:
@@ -159,31 +239,19 @@ results:
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
-from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager import InvalidOption
-from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager import build_desired
-from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager import kms_key_resolver
-from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager import reconcile_many
-from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager import run_module_work
-from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager import secret_argument_spec
+from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager.api import kms_key_resolver
+from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager.bulk import reconcile_many
+from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager.module import bulk_argument_spec
+from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager.module import bulk_desireds
+from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager.module import run_module_work
 
 
 def main():
-    module = AnsibleAWSModule(
-        argument_spec=dict(
-            # Values are no_log in the item options; the list itself holds names and metadata too.
-            secrets=dict(type="list", elements="dict", required=True, no_log=False, options=secret_argument_spec()),
-        ),
-        supports_check_mode=True,
-    )
+    module = AnsibleAWSModule(argument_spec=bulk_argument_spec(), supports_check_mode=True)
     result = {"changed": False, "results": []}
 
     def work(clients):
-        desireds = []
-        for index, item in enumerate(module.params["secrets"]):
-            try:
-                desireds.append(build_desired(item))
-            except InvalidOption as exc:
-                raise InvalidOption(f"secrets[{index}].{exc.option}", str(exc).split(": ", 1)[-1]) from None
+        desireds = bulk_desireds(module.params)  # fails on bad input before any client exists
         kms_equal = kms_key_resolver(clients("kms")) if any(desired["kms_key_id"] for desired in desireds) else None
         return reconcile_many(clients(), desireds, check_mode=module.check_mode, kms_equal=kms_equal)
 

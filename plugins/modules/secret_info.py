@@ -41,8 +41,15 @@ options:
     description: Also list secrets scheduled for deletion (C(IncludePlannedDeletion)).
     type: bool
     default: false
+  include_versions:
+    description:
+      - Also return every version of each secret with its labels and creation date (RV(secrets[].versions),
+        one C(ListSecretVersionIds) call per secret), for example to see since when a rotation has been
+        pending (C(AWSPENDING)).
+    type: bool
+    default: false
 notes:
-  - "AWS APIs used: ListSecrets, DescribeSecret."
+  - "AWS APIs used: ListSecrets, DescribeSecret, ListSecretVersionIds (with O(include_versions))."
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
@@ -128,6 +135,25 @@ secrets:
     deleted_date:
       description: When deletion was requested, if scheduled for deletion.
       type: str
+    versions:
+      description: Every version, oldest first (deprecated ones included), never a value.
+      returned: when O(include_versions=true)
+      type: list
+      elements: dict
+      contains:
+        version_id:
+          description: Version id.
+          type: str
+        version_stages:
+          description: Its staging labels (empty for a deprecated version).
+          type: list
+          elements: str
+        created_date:
+          description: When the version was written (ISO 8601).
+          type: str
+        last_accessed_date:
+          description: Day of the last read of this version (ISO 8601).
+          type: str
 missing:
   description: Names from O(names) that do not exist.
   returned: always
@@ -137,8 +163,8 @@ missing:
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
-from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager import find_secrets
-from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager import run_module_work
+from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager.bulk import find_secrets
+from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager.module import run_module_work
 
 
 def main():
@@ -149,6 +175,7 @@ def main():
             tags=dict(type="dict"),
             filters=dict(type="dict"),
             include_planned_deletion=dict(type="bool", default=False),
+            include_versions=dict(type="bool", default=False),
         ),
         supports_check_mode=True,
     )
@@ -156,7 +183,8 @@ def main():
     params = module.params
     outcome, error = run_module_work(module, None, lambda clients: find_secrets(
         clients(), names=params["names"], name_prefix=params["name_prefix"], tags=params["tags"],
-        filters=params["filters"], include_planned_deletion=params["include_planned_deletion"]))
+        filters=params["filters"], include_planned_deletion=params["include_planned_deletion"],
+        include_versions=params["include_versions"]))
     if outcome is not None:
         result["secrets"], result["missing"] = outcome
     if error:

@@ -117,9 +117,9 @@ secret:
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
-from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager import configure_rotation
-from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager import parse_rotation
-from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager import run_module_work
+from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager.module import run_module_work
+from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager.reconcile import configure_rotation
+from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager.versions import parse_rotation
 
 
 def main():

@@ -18,6 +18,12 @@ description:
     labels the version it leaves C(SECRETSOPS_ROLLED_BACK). After a rollback C(AWSPREVIOUS) points at that
     newer version, so a second O(to_previous=true) finds the label and changes nothing instead of flipping
     back. Moving C(AWSCURRENT) onto the labelled version again (roll forward) removes the label.
+  - Compare-and-swap. Every move names the version it takes the label from (C(RemoveFromVersionId)),
+    that is the version that held it when the module read the secret, or O(remove_from_version_id) when
+    given (for example the C(AWSCURRENT) version a rotation recorded at its start). If the label is
+    elsewhere, the module fails naming the version holding it and changes nothing; another change is
+    reported, never overwritten. Finding the label already where the move wanted it (a retry after a
+    lost answer) is success.
   - A version id that does not exist fails before any write, naming the version.
   - Check mode makes no write call. Diff mode shows the version ids with their labels before and after
     (never a value).
@@ -48,6 +54,13 @@ options:
         C(SECRETSOPS_ROLLED_BACK)), so running a rollback twice rolls back once.
     type: bool
     default: false
+  remove_from_version_id:
+    description:
+      - The version O(stage) is expected on (compare-and-swap). When O(stage) is on another version, the
+        module fails naming it and writes nothing; when it is already on the target version (or, with
+        O(state=absent), on no version) the move counts as done.
+      - Omitted, the version holding O(stage) when the module reads the secret.
+    type: str
   state:
     description:
       - C(present) puts O(stage) on a version (O(version_id) or O(to_previous) required); C(absent) removes
@@ -69,6 +82,12 @@ EXAMPLES = r"""
   secretsops.aws.secret_version:
     name: prod/shop/jwt
     version_id: "{{ pending.secret.version_ids_to_stages | dict2items | selectattr('value', 'contains', 'AWSPENDING') | map(attribute='key') | first }}"
+
+- name: Promote it only if AWSCURRENT is still where this run found it (else fail, change nothing)
+  secretsops.aws.secret_version:
+    name: prod/shop/jwt
+    version_id: "{{ pending_version_id }}"
+    remove_from_version_id: "{{ current_at_start }}"
 
 - name: Drop the AWSPENDING label once the new value is current
   secretsops.aws.secret_version:
@@ -131,9 +150,9 @@ secret:
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
-from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager import move_version_stage
-from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager import parse_version_move
-from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager import run_module_work
+from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager.module import run_module_work
+from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager.reconcile import move_version_stage
+from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager.versions import parse_version_move
 
 
 def main():
@@ -143,6 +162,7 @@ def main():
             stage=dict(type="str", default="AWSCURRENT"),
             version_id=dict(type="str"),
             to_previous=dict(type="bool", default=False),
+            remove_from_version_id=dict(type="str"),
             state=dict(type="str", default="present", choices=["present", "absent"]),
         ),
         supports_check_mode=True,

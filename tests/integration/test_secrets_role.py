@@ -55,6 +55,9 @@ def test_rotation_is_configured_once(emulator, run_play):
                      "rotation": {"lambda_arn": arn, "interval_days": 30}}]
     first = run_play(role_task(secrets_list))
     assert first.rc == 0, first.summary()
+    # One module invocation reconciles the value and then the rotation of the item.
+    result = first.by_name("secretsops.aws.secrets : Reconcile every secret under the prefix")["results"][0]
+    assert result["changes"][-1] == "rotation_configured", result["changes"]
     described = emulator.client("secretsmanager").describe_secret(SecretId=f"{PREFIX}/db")
     assert described["RotationEnabled"] and described["RotationLambdaARN"] == arn
     assert described["RotationRules"]["AutomaticallyAfterDays"] == 30
@@ -62,7 +65,7 @@ def test_rotation_is_configured_once(emulator, run_play):
     emulator.recorder.reset()
     second = run_play(role_task(secrets_list))
     assert second.rc == 0, second.summary()
-    assert not second.by_name("secretsops.aws.secrets : Configure Lambda rotation where a secret sets it")["changed"]
+    assert not second.by_name("secretsops.aws.secrets : Reconcile every secret under the prefix")["changed"]
     assert emulator.writes() == []
 
 
