@@ -227,6 +227,15 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+keys:
+  description:
+    - JSON key names by what the run does (or would do, in check mode) to them; never a value.
+    - C(added) new in the secret, C(generated) filled with a random value, C(unchanged) given with the
+      value the secret has, C(overwritten) given with another value and written, C(differs_kept) given
+      with another value but kept (O(overwrite=false)), C(kept) only in the secret and kept,
+      C(removed) only in the secret and purged.
+  returned: always
+  type: dict
 written_version_id:
   description:
     - The VersionId of the value this run wrote (C(CreateSecret) or C(PutSecretValue)), for example the
@@ -306,7 +315,7 @@ def main():
         supports_check_mode=True,
         mutually_exclusive=[["secret_string", "json_secret", "secret_binary"]],
     )
-    result = {"changed": False, "changes": [], "secret": {}, "written_version_id": None}
+    result = {"changed": False, "changes": [], "secret": {}, "written_version_id": None, "keys": {}}
 
     def work(clients):
         desired = build_desired(module.params)
@@ -316,7 +325,7 @@ def main():
     outcome, error = run_module_work(module, module.params["name"], work)
     if outcome is not None:
         result.update(changed=outcome["changed"], changes=outcome["changes"], secret=outcome["secret"],
-                      written_version_id=outcome["written_version_id"])
+                      written_version_id=outcome["written_version_id"], keys=outcome["keys"])
         if module._diff:
             result["diff"] = outcome["diff"]
     if error:

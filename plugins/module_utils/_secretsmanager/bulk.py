@@ -29,6 +29,7 @@ from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager.rec
 from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager.reconcile import outcome
 from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager.reconcile import plan_secret
 from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager.reconcile import reconcile
+from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager.reconcile import written_version_id
 from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager.values import UNKNOWN
 from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager.values import SecretValue
 from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager.values import is_arn
@@ -241,6 +242,7 @@ class _Bulk:
             return
         arn = created_arn or self.current[desired["name"]]["ARN"]
         result["secret"] = secret_result(api.describe_secret(self.client, arn))
+        result["written_version_id"] = written_version_id(plan)
 
 
 def _configure_rotation(client, rotation, result, check_mode):

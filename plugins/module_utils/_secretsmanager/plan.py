@@ -46,6 +46,7 @@ class Plan:
         self.changes = []
         self.before = {}
         self.after = {}
+        self.keys = {}  # key_report(): JSON key names by what happens to them
 
     @property
     def changed(self):
@@ -136,6 +137,30 @@ def check_required_keys(desired, target, current):
                             "(playbook secretsops.aws.import_dotenv)")
 
 
+def key_report(desired, current, target):
+    """What happens to each JSON key, by name only (never a value): ``added`` (new in the
+    secret), ``unchanged`` (given with the value it has), ``differs_kept`` (given with another
+    value, kept because of ``overwrite: false``), ``overwritten`` (given with another value and
+    written), ``kept`` (only in the secret, kept), ``removed`` (only in the secret, purged),
+    ``generated`` (filled with a random value).  Empty lists for non-JSON values."""
+    before = current.json if current not in (None, UNKNOWN) and current.json is not None else {}
+    given = desired["value"].json if desired["value"] is not None and desired["value"].json is not None else {}
+    after = target.json if target is not None and target.json is not None else before
+    report = {name: [] for name in ("added", "unchanged", "differs_kept", "overwritten", "kept", "removed", "generated")}
+    for key in sorted(set(before) | set(after) | set(given)):
+        if key not in after:  # purged, or given but not written (overwrite: false)
+            report["removed" if key in before else "differs_kept"].append(key)
+        elif key not in before:
+            report["added" if key in given else "generated"].append(key)
+        elif key not in given:
+            report["overwritten" if key in desired["regenerate"] else "kept"].append(key)
+        elif given[key] == before[key]:
+            report["unchanged"].append(key)
+        else:
+            report["overwritten" if after[key] == given[key] else "differs_kept"].append(key)
+    return report
+
+
 def replaced_version_key(current, desired):
     """The 'replaced version' part of a new version's ClientRequestToken.  For an AWSCURRENT
     write: the AWSCURRENT version id.  For a staged write also the label and every labelled
@@ -199,8 +224,11 @@ def plan_present(current, desired, current_value=None, current_policy=None, kms_
     value = target_value(desired, current_value, current is not None, randbytes)
     check_required_keys(desired, value, current_value if current is not None else None)
     if current is None:
-        return _plan_create(desired, value)
+        plan = _plan_create(desired, value)
+        plan.keys = key_report(desired, None, value)
+        return plan
     plan = Plan()
+    plan.keys = key_report(desired, current_value, value)
     secret_id = current["ARN"]
     plan.before = _described_view(current)
     plan.after = copy.deepcopy(plan.before)

@@ -35,7 +35,7 @@ STAGE_MOVED_CODES = ("InvalidParameterException", "InvalidRequestException")
 def outcome(plan, described):
     """The result dict of one planned secret (``secret`` from ``described``)."""
     return {"changed": plan.changed or "restored" in plan.changes, "changes": list(plan.changes),
-            "diff": plan.diff(), "secret": secret_result(described), "written_version_id": None}
+            "diff": plan.diff(), "secret": secret_result(described), "written_version_id": None, "keys": plan.keys}
 
 
 def written_version_id(plan):
