@@ -19,7 +19,7 @@ import os
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_list_to_ansible_dict
 
 from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager import api
-from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager.desired import writes_value
+from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager.desired import reads_value
 from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager.errors import InvalidOption
 from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager.errors import SecretsManagerError
 from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager.errors import error_code
@@ -209,7 +209,7 @@ class _Bulk:
     def read_values(self):
         wanted = [self.current[d["name"]]["ARN"] for d in self.desireds
                   if d["state"] == "present" and d["name"] in self.current
-                  and not self.current[d["name"]].get("DeletedDate") and writes_value(d)]
+                  and not self.current[d["name"]].get("DeletedDate") and reads_value(d)]
         self.values = get_current_values(self.client, wanted) if wanted else {}
         for described in self.current.values():
             if described.get("DeletedDate"):

@@ -180,6 +180,11 @@ def writes_value(desired):
     return desired["value"] is not None or bool(desired["generate"]) or bool(desired["regenerate"])
 
 
+def reads_value(desired):
+    """Whether planning needs the current value: to write one, or to check ``required_keys``."""
+    return writes_value(desired) or bool(desired["required_keys"])
+
+
 def writes_staged(desired):
     """True when a new value is written under other labels than AWSCURRENT (e.g. AWSPENDING):
     it is then compared with the version holding the first of those labels, not AWSCURRENT."""

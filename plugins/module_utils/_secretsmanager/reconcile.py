@@ -17,6 +17,7 @@ import os
 
 from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager import api
 from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager.desired import writes_staged
+from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager.desired import reads_value
 from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager.desired import writes_value
 from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager.errors import InvalidOption
 from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager.errors import SecretsManagerError
@@ -80,7 +81,7 @@ def _current_value(client, desired, described):
         return None
     if described.get("DeletedDate"):
         return UNKNOWN  # check mode: a secret scheduled for deletion cannot be read
-    return api.read_value(client, described["ARN"])[0] if writes_value(desired) else None
+    return api.read_value(client, described["ARN"])[0] if reads_value(desired) else None
 
 
 def reconcile(client, desired, check_mode=False, kms_equal=None, randbytes=os.urandom, _retried=False):
