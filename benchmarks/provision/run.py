@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Side-by-side benchmark: provisioning with secretsops.aws vs community.aws / amazon.aws modules.
 
-Run from the checkout:  .venv/bin/python benchmarks/provision/run.py [--secrets 100] [--repeat 1] [--json FILE]
+Run from the checkout:  .venv/bin/python benchmarks/provision/run.py [--secrets 100] [--repeat 1] [--latency-ms 0 20] [--json FILE]
 
 Starts ONE moto server with a recording proxy (tools/aws_recorder.py) in front and runs, as
 ``ansible-playbook`` subprocesses, a first run and a second (no-change) run of each side of each
@@ -16,6 +16,9 @@ workload, resetting moto (``POST /moto-api/reset``) before every side:
   B "bulk"   N JSON secrets (default 100) with two tags.
              ours   = the secretsops.aws.secrets role (benchmarks/provision/ours_bulk.yml)
              anchor = community.aws.secretsmanager_secret in a loop (benchmarks/provision/anchor_bulk.yml)
+
+Every run is measured once per ``--latency-ms`` value (default 0 and 20): the recorder adds that
+delay to every API call, a model of AWS where a call costs tens of milliseconds.
 
 For every run it prints wall time, API calls (reads / writes as tools/aws_recorder.is_write sees
 them) and the number of changed resources (loop items and secret_bulk results count one each),
@@ -31,24 +34,15 @@ import datetime
 import json
 import math
 import os
-import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
-import threading
-import time
-import urllib.request
 
-ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, os.pardir))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import _common  # noqa: E402  pylint: disable=wrong-import-position
+from _common import BIN, REGION, ROOT, latency_label  # noqa: E402  pylint: disable=wrong-import-position
+from aws_recorder import is_write  # noqa: E402  pylint: disable=wrong-import-position
+
 HERE = os.path.join(ROOT, "benchmarks", "provision")
-sys.path.insert(0, os.path.join(ROOT, "tools"))
-
-from aws_recorder import Recorder, is_write  # noqa: E402
-from emulator import _die_with_parent, ansible_env, free_port, stop, wait_until_up  # noqa: E402
-
-BIN = os.path.dirname(sys.executable)
-REGION = "us-east-1"
 BULK_PREFIX = "bench/bulk"
 RUNS = ("first", "second")
 SIDES = ("ours", "anchor")
@@ -64,36 +58,14 @@ WORKLOADS = {
 ISSUE_ANCHOR = {"first": (117.6, 300), "second": (105.7, 400)}
 
 
-SERVICE_NAMES = {"amazonec2containerservicev20141113": "ecs", "com.amazonaws.cloudtrail.v20131101.cloudtrail": "cloudtrail"}
+SERVICE_NAMES = {"amazonec2containerservicev20141113": "ecs", "com.amazonaws.cloudtrail.v20131101.cloudtrail": "cloudtrail",
+                 "graniteserviceversion20100801": "cloudwatch"}
 
 
 def short(operation):
     """The recorder's "service:Operation" with the long JSON-protocol service ids shortened."""
     service, op = operation.split(":", 1)
     return f"{SERVICE_NAMES.get(service, service)}:{op}"
-
-
-class TimedCalls(list):
-    """The recorder's call list, also noting when each call arrived (to attribute calls to tasks)."""
-
-    def __init__(self):
-        super().__init__()
-        self.times = []
-        self._lock = threading.Lock()
-
-    def append(self, item):
-        with self._lock:
-            self.times.append(time.time())
-            super().append(item)
-
-    def clear(self):
-        with self._lock:
-            self.times.clear()
-            super().clear()
-
-    def timed(self):
-        with self._lock:
-            return list(zip(self.times, self))
 
 
 # -- inputs -----------------------------------------------------------------------------------
@@ -110,18 +82,7 @@ def bulk_vars(count):
     }
 
 
-def make_env(endpoint, workdir):
-    return ansible_env(endpoint, os.path.join(workdir, "ansible-tmp"), REGION,
-                       ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", ANSIBLE_JSON_INDENT="0")
-
-
 # -- running ----------------------------------------------------------------------------------
-def reset_moto(moto_url):
-    request = urllib.request.Request(moto_url + "/moto-api/reset", data=b"", method="POST")
-    with urllib.request.urlopen(request, timeout=60):
-        pass
-
-
 def task_results(report):
     """(task name, start, end, host result) for every task result in the JSON callback's report."""
     for play in report.get("plays", []):
@@ -159,9 +120,7 @@ def run_playbook(path, var_files, env):
     command = [os.path.join(BIN, "ansible-playbook"), path]
     for var_file in var_files:
         command += ["-e", "@" + var_file]
-    start = time.monotonic()
-    proc = subprocess.run(command, capture_output=True, text=True, env=env, cwd=ROOT, timeout=1800, check=False)
-    elapsed = time.monotonic() - start
+    elapsed, proc = _common.run(command, env, timeout=1800)
     try:
         report = json.loads(proc.stdout[proc.stdout.index("{"):])
     except ValueError:
@@ -206,85 +165,71 @@ def attribute_calls(report, timed_calls):
     return [(owner, seconds.get(owner, 0.0), rows[owner]) for owner in order]
 
 
-def measure(count, repeat):
-    moto = os.path.join(BIN, "moto_server")
-    port = free_port()
-    moto_url = f"http://127.0.0.1:{port}"
-    workdir = tempfile.mkdtemp(prefix="secretsops-provision-bench-")
-    log = open(os.path.join(workdir, "moto.log"), "ab")  # pylint: disable=consider-using-with
+def measure(count, repeat, latencies):
+    """(samples {(latency ms, workload, side, run): row}, attribution of A's second run at the
+    first latency {side: [(task, seconds, operations)]})."""
     # As tools/emulator.py: AWS managed policies exist (the execution role attaches
     # AmazonECSTaskExecutionRolePolicy on both sides).
-    server_env = dict(os.environ, MOTO_IAM_LOAD_MANAGED_POLICIES="true")
-    proc = subprocess.Popen([moto, "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=log,  # pylint: disable=consider-using-with
-                            env=server_env, start_new_session=True, preexec_fn=_die_with_parent)
-    recorder = None
-    try:
-        wait_until_up(moto_url, proc)
-        recorder = Recorder(moto_url)
-        # Without TCP_NODELAY each proxied call waits ~40 ms for a delayed ACK (see benchmarks/lookup).
-        recorder.server.RequestHandlerClass.disable_nagle_algorithm = True
-        calls = TimedCalls()
-        recorder._calls = calls  # pylint: disable=protected-access
-        recorder.start()
-        env = make_env(recorder.url, workdir)
-        bulk_file = os.path.join(workdir, "bulk.json")
+    with _common.emulator("secretsops-provision-bench-", MOTO_IAM_LOAD_MANAGED_POLICIES="true") as bench:
+        recorder = bench.recorder
+        env = bench.env(ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", ANSIBLE_JSON_INDENT="0")
+        bulk_file = bench.path("bulk.json")
         with open(bulk_file, "w", encoding="utf-8") as handle:
             json.dump(bulk_vars(count), handle)
         var_files = {"guide": [os.path.join(HERE, "guide.yml")], "bulk": [bulk_file]}
         # Warm-up (cold imports, page cache), not measured.
-        warmup_file = os.path.join(workdir, "warmup.json")
+        warmup_file = bench.path("warmup.json")
         with open(warmup_file, "w", encoding="utf-8") as handle:
             json.dump({"bench_secrets": []}, handle)
         run_playbook(os.path.join(HERE, "anchor_bulk.yml"), [warmup_file], env)
         samples = {}
         attribution = {}
         for _round in range(repeat):
-            for wid, (_title, sides) in WORKLOADS.items():
-                for side in SIDES:
-                    path, kind = sides[side]
-                    reset_moto(moto_url)
-                    for run in RUNS:
-                        recorder.reset()
-                        elapsed, report = run_playbook(path, var_files[kind], env)
-                        ops = [short(op) for op in recorder.calls()]
-                        row = samples.setdefault((wid, side, run), {"times": []})
-                        row["times"].append(elapsed)
-                        row.update(
-                            calls=len(ops), writes=sum(1 for op in ops if is_write(op)),
-                            changed=changed_resources(report),
-                            ops={op: ops.count(op) for op in sorted(set(ops))},
-                            write_ops=sorted({op for op in ops if is_write(op)}),
-                        )
-                        if wid == "A" and run == "second":
-                            attribution[side] = attribute_calls(report, [(t, short(op)) for t, op in calls.timed()])
-        reset_moto(moto_url)
+            for ms in latencies:
+                recorder.latency = ms / 1000.0
+                for wid, (_title, sides) in WORKLOADS.items():
+                    for side in SIDES:
+                        path, kind = sides[side]
+                        bench.reset_moto()
+                        for run in RUNS:
+                            recorder.reset()
+                            elapsed, report = run_playbook(path, var_files[kind], env)
+                            ops = [short(op) for op in recorder.calls()]
+                            row = samples.setdefault((ms, wid, side, run), {"times": []})
+                            row["times"].append(elapsed)
+                            row.update(
+                                calls=len(ops), writes=sum(1 for op in ops if is_write(op)),
+                                changed=changed_resources(report),
+                                ops={op: ops.count(op) for op in sorted(set(ops))},
+                                write_ops=sorted({op for op in ops if is_write(op)}),
+                            )
+                            if wid == "A" and run == "second" and ms == latencies[0]:
+                                attribution[side] = attribute_calls(report, [(t, short(op)) for t, op in recorder.timed_calls()])
+        recorder.latency = 0.0
+        bench.reset_moto()
         for row in samples.values():
             row["median"] = statistics.median(row["times"])
             row["reads"] = row["calls"] - row["writes"]
         return samples, attribution
-    finally:
-        if recorder is not None:
-            recorder.stop()
-        stop(proc)
-        log.close()
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 # -- reporting --------------------------------------------------------------------------------
-def table(samples, count):
-    lines = ["| workload | side | run | wall s | API calls | reads | writes | changed |",
-             "|---|---|---|---:|---:|---:|---:|---:|"]
+def table(samples, count, latencies):
+    lines = ["| workload | latency | side | run | wall s | API calls | reads | writes | changed |",
+             "|---|---|---|---|---:|---:|---:|---:|---:|"]
     for wid, (title, _sides) in WORKLOADS.items():
         label = f"{wid} {title.format(n=count)}"
-        for run in RUNS:
-            for side in SIDES:
-                row = samples[(wid, side, run)]
-                lines.append(f"| {label} | {side} | {run} | {row['median']:.1f} | {row['calls']} | "
-                             f"{row['reads']} | {row['writes']} | {row['changed']} |")
-            ours, anchor = samples[(wid, "ours", run)], samples[(wid, "anchor", run)]
-            lines.append(f"| {label} | anchor/ours | {run} | {anchor['median'] / ours['median']:.1f}x | "
-                         f"{ratio(anchor['calls'], ours['calls'])} | {ratio(anchor['reads'], ours['reads'])} | "
-                         f"{ratio(anchor['writes'], ours['writes'])} | |")
+        for ms in latencies:
+            at = latency_label(ms)
+            for run in RUNS:
+                for side in SIDES:
+                    row = samples[(ms, wid, side, run)]
+                    lines.append(f"| {label} | {at} | {side} | {run} | {row['median']:.1f} | {row['calls']} | "
+                                 f"{row['reads']} | {row['writes']} | {row['changed']} |")
+                ours, anchor = samples[(ms, wid, "ours", run)], samples[(ms, wid, "anchor", run)]
+                lines.append(f"| {label} | {at} | anchor/ours | {run} | {anchor['median'] / ours['median']:.1f}x | "
+                             f"{ratio(anchor['calls'], ours['calls'])} | {ratio(anchor['reads'], ours['reads'])} | "
+                             f"{ratio(anchor['writes'], ours['writes'])} | |")
     return "\n".join(lines)
 
 
@@ -294,9 +239,9 @@ def ratio(num, den):
 
 def operations(samples):
     lines = []
-    for (wid, side, run), row in sorted(samples.items()):
+    for (ms, wid, side, run), row in sorted(samples.items()):
         ops = ", ".join(f"{op} {n}" for op, n in row["ops"].items()) or "-"
-        lines.append(f"- {wid} {side} {run}: {ops}")
+        lines.append(f"- {wid} {side} {run} ({latency_label(ms)}): {ops}")
     return "\n".join(lines)
 
 
@@ -312,48 +257,30 @@ def attribution_table(attribution):
     return "\n".join(lines)
 
 
-def targets(samples, count):
+def targets(samples, count, latencies):
     limit = math.ceil(count / 100) + math.ceil(count / 20)
+    base = latencies[0]  # issue 6's targets: on loopback when measured (the first latency given)
 
-    def speedup(run):
-        return samples[("B", "anchor", run)]["median"] / samples[("B", "ours", run)]["median"]
+    def speedup(ms, wid, run):
+        return samples[(ms, wid, "anchor", run)]["median"] / samples[(ms, wid, "ours", run)]["median"]
 
     checks = [
-        ("A ours second run: 0 writes", samples[("A", "ours", "second")]["writes"], "writes", lambda v: v == 0),
-        ("B ours second run: 0 writes", samples[("B", "ours", "second")]["writes"], "writes", lambda v: v == 0),
-        ("B first run: ours >= 10x faster than the anchor loop", speedup("first"), "x", lambda v: v >= 10),
-        ("B second run: ours >= 10x faster than the anchor loop", speedup("second"), "x", lambda v: v >= 10),
+        ("A ours second run: 0 writes", samples[(base, "A", "ours", "second")]["writes"], "writes", lambda v: v == 0),
+        ("B ours second run: 0 writes", samples[(base, "B", "ours", "second")]["writes"], "writes", lambda v: v == 0),
+        ("B first run: ours >= 10x faster than the anchor loop", speedup(base, "B", "first"), "x", lambda v: v >= 10),
+        ("B second run: ours >= 10x faster than the anchor loop", speedup(base, "B", "second"), "x", lambda v: v >= 10),
         (f"B second run: calls close to the API limit ({limit} = ListSecrets pages + BatchGetSecretValue calls; "
-         f"PASS <= {limit + 1})", samples[("B", "ours", "second")]["calls"], "calls", lambda v: v <= limit + 1),
+         f"PASS <= {limit + 1})", samples[(base, "B", "ours", "second")]["calls"], "calls", lambda v: v <= limit + 1),
+        ("A ours second run: <= 50 calls (issue 14)", samples[(base, "A", "ours", "second")]["calls"], "calls", lambda v: v <= 50),
     ]
-    lines = ["| target | measured | result |", "|---|---|---|"]
-    for label, value, unit, ok in checks:
-        shown = f"{value:.1f}" if isinstance(value, float) else str(value)
-        lines.append(f"| {label} | {shown} {unit} | {'PASS' if ok(value) else 'FAIL'} |")
-    return "\n".join(lines)
-
-
-def environment():
-    import importlib
-
-    import boto3
-    import botocore
-    import moto
-    from ansible.release import __version__ as core
-
-    def collection_version(name):
-        try:
-            base = list(importlib.import_module(f"ansible_collections.{name}").__path__)[0]
-            with open(os.path.join(base, "MANIFEST.json"), encoding="utf-8") as handle:
-                return json.load(handle)["collection_info"]["version"]
-        except (ImportError, OSError, KeyError, ValueError):
-            return "unknown"
-
-    load = os.getloadavg()
-    return (f"date {time.strftime('%Y-%m-%d %H:%M %Z')}; ansible-core {core}; amazon.aws {collection_version('amazon.aws')}; "
-            f"community.aws {collection_version('community.aws')}; moto {moto.__version__}; boto3 {boto3.__version__}; "
-            f"botocore {botocore.__version__}; python {sys.version.split()[0]}; nproc {os.cpu_count()}; "
-            f"load average before run {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    if 20.0 in latencies:  # issue 14 item 3, where every call costs 20 ms
+        checks += [
+            (f"A second run: ours >= 1.3x faster than the anchor at {latency_label(20.0)} (issue 14)",
+             speedup(20.0, "A", "second"), "x", lambda v: v >= 1.3),
+            (f"A first run: ours >= 1.2x faster than the anchor at {latency_label(20.0)} (issue 14)",
+             speedup(20.0, "A", "first"), "x", lambda v: v >= 1.2),
+        ]
+    return _common.targets_table(checks, digits=1)
 
 
 def main(argv=None):
@@ -361,31 +288,30 @@ def main(argv=None):
     parser.add_argument("--secrets", type=int, default=100, help="secrets in workload B (default 100)")
     parser.add_argument("--repeat", type=int, default=1, help="rounds of every run (median wall time reported)")
     parser.add_argument("--json", help="also write the raw results to this file")
+    _common.add_latency_option(parser)
     args = parser.parse_args(argv)
-    header = environment()
+    header = _common.environment()
     print(header, flush=True)
     try:
-        samples, attribution = measure(args.secrets, args.repeat)
+        samples, attribution = measure(args.secrets, args.repeat, args.latency_ms)
     except RuntimeError as exc:
         print(f"benchmark aborted: {exc}", file=sys.stderr)
         return 1
-    after = os.getloadavg()
-    print(f"load average after run {after[0]:.2f} {after[1]:.2f} {after[2]:.2f}; repeat {args.repeat}; "
-          f"B secrets {args.secrets}\n")
-    print(table(samples, args.secrets))
+    print(f"{_common.load_after()}; repeat {args.repeat}; B secrets {args.secrets}; per-call latency "
+          + ", ".join(latency_label(ms) for ms in args.latency_ms) + "\n")
+    print(table(samples, args.secrets, args.latency_ms))
     print()
-    print(targets(samples, args.secrets))
+    print(targets(samples, args.secrets, args.latency_ms))
     print("\nIssue 6 anchor numbers (community.aws loop, 100 secrets, measured earlier on this machine): "
           + "; ".join(f"{run} run {t} s / {c} calls" for run, (t, c) in ISSUE_ANCHOR.items()))
     print("\nOperations per run:")
     print(operations(samples))
-    print("\nWorkload A, second (no-change) run: calls per task")
+    print(f"\nWorkload A, second (no-change) run, {latency_label(args.latency_ms[0])}: calls per task")
     print(attribution_table(attribution))
     if args.json:
-        with open(args.json, "w", encoding="utf-8") as handle:
-            json.dump({"environment": header, "results": [
-                dict(workload=wid, side=side, run=run, **row) for (wid, side, run), row in samples.items()],
-                "attribution_A_second": attribution}, handle, indent=2)
+        _common.write_json(args.json, header, [dict(latency_ms=ms, workload=wid, side=side, run=run, **row)
+                                               for (ms, wid, side, run), row in samples.items()],
+                           attribution_A_second=attribution)
     return 0
 
 
