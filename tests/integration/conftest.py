@@ -59,6 +59,8 @@ class Emulator:
             pass
         self.recorder.reset()
         self.recorder.rewrite = None
+        self.recorder.set_faults(None)
+        self.recorder.latency = 0.0
 
     def ansible_env(self, tmp_path, **overrides):
         """Environment for an ``ansible-playbook`` run against this emulator: AWS_* pointing at
