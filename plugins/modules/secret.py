@@ -304,7 +304,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 
 from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager.api import kms_key_resolver
 from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager.desired import build_desired
-from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager.module import run_module_work
+from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager.module import module_outcome
 from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager.module import secret_argument_spec
 from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager.reconcile import reconcile
 
@@ -322,12 +322,7 @@ def main():
         kms_equal = kms_key_resolver(clients("kms")) if desired["kms_key_id"] else None
         return reconcile(clients(), desired, check_mode=module.check_mode, kms_equal=kms_equal)
 
-    outcome, error = run_module_work(module, module.params["name"], work)
-    if outcome is not None:
-        result.update(changed=outcome["changed"], changes=outcome["changes"], secret=outcome["secret"],
-                      written_version_id=outcome["written_version_id"], keys=outcome["keys"])
-        if module._diff:
-            result["diff"] = outcome["diff"]
+    result, error = module_outcome(module, module.params["name"], work, result)
     if error:
         module.fail_json(msg=error, **result)
     module.exit_json(**result)

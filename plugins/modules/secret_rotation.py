@@ -117,7 +117,7 @@ secret:
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
-from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager.module import run_module_work
+from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager.module import module_outcome
 from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager.reconcile import configure_rotation
 from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager.versions import parse_rotation
 
@@ -143,11 +143,7 @@ def main():
         desired = parse_rotation(module.params)  # fails on bad input before any client exists
         return configure_rotation(clients(), desired, check_mode=module.check_mode)
 
-    outcome, error = run_module_work(module, module.params["name"], work)
-    if outcome is not None:
-        result.update(changed=outcome["changed"], changes=outcome["changes"], secret=outcome["secret"])
-        if module._diff:
-            result["diff"] = outcome["diff"]
+    result, error = module_outcome(module, module.params["name"], work, result)
     if error:
         module.fail_json(msg=error, **result)
     module.exit_json(**result)

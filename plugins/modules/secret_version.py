@@ -129,8 +129,8 @@ changes:
   elements: str
 secret:
   description:
-    - The secret's metadata after the run, as returned by M(secretsops.aws.secret) (never its value).
-    - In check mode, the metadata before the run.
+    - Metadata of the secret once the label has moved (before the move in check mode), in the shape
+      M(secretsops.aws.secret) returns; never a value.
   returned: always
   type: dict
   contains:
@@ -150,7 +150,7 @@ secret:
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
-from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager.module import run_module_work
+from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager.module import module_outcome
 from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager.reconcile import move_version_stage
 from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager.versions import parse_version_move
 
@@ -173,12 +173,7 @@ def main():
         desired = parse_version_move(module.params)  # fails on bad input before any client exists
         return move_version_stage(clients(), desired, check_mode=module.check_mode)
 
-    outcome, error = run_module_work(module, module.params["name"], work)
-    if outcome is not None:
-        for key in ("changed", "changes", "secret", "version_id", "previous_version_id"):
-            result[key] = outcome[key]
-        if module._diff:
-            result["diff"] = outcome["diff"]
+    result, error = module_outcome(module, module.params["name"], work, result)
     if error:
         module.fail_json(msg=error, **result)
     module.exit_json(**result)

@@ -148,3 +148,14 @@ def run_module_work(module, secret_id, work):
     except SecretsManagerError as exc:
         endpoint = made["secretsmanager"].meta.endpoint_url if "secretsmanager" in made else None
         return None, explain_error(exc, secret_id, module.region, endpoint)
+
+
+def module_outcome(module, secret_id, work, result):
+    """``run_module_work``, with the outcome's values for the keys ``result`` declares (and
+    ``diff`` in diff mode) merged into ``result``; returns (result, error message or None)."""
+    outcome, error = run_module_work(module, secret_id, work)
+    if outcome is not None:
+        result.update({key: outcome[key] for key in result if key in outcome})
+        if module._diff and "diff" in outcome:
+            result["diff"] = outcome["diff"]
+    return result, error
