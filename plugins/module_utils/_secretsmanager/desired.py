@@ -59,7 +59,25 @@ def build_desired(params):
         "version_stages": parse_version_stages(params.get("version_stages"), params),
     }
     desired.update(parse_key_lists(params, value))
+    check_required_keys_given(desired)
     return desired
+
+
+def check_required_keys_given(desired):
+    """When the value after the run does not depend on the current one (a JSON value with
+    ``overwrite`` and ``purge_keys``), missing ``required_keys`` fail here, before any API call
+    (even before a secret scheduled for deletion is restored).  Otherwise plan.py checks them."""
+    value = desired["value"]
+    if not desired["required_keys"] or value is None or value.json is None:
+        return
+    if not desired["overwrite"] or not desired["purge_keys"] or desired["state"] != "present":
+        return
+    present = set(value.json) | set(desired["generate"]) | set(desired["regenerate"])
+    missing = [key for key in desired["required_keys"] if key not in present]
+    if missing:
+        raise InvalidOption("required_keys", f"secret {desired['name']} would lack {', '.join(missing)} after this run; "
+                            "give them in json_secret, list them in generate, or import them from a .env file "
+                            "(playbook secretsops.aws.import_dotenv)")
 
 
 def parse_value(params):

@@ -116,7 +116,7 @@ def explain_error(exc, secret_id=None, region=None, endpoint=None):
 def explain_missing_version(secret_id, stage, version_id, versions):
     """A stage or version id that the (existing) secret does not have, with what it has.
     ``versions``: {version_id: [stages]}."""
-    wanted = f"version {version_id}" if version_id else f"a version labelled {stage}"
+    wanted = f"version {version_id}" if version_id else f"version labelled {stage}"
     if version_id and stage:
         wanted = f"version {version_id} labelled {stage}"
     held = ", ".join(f"{stage_} on {vid}" for vid, stages in sorted(versions.items()) for stage_ in sorted(stages or [])) or "none"

@@ -30,6 +30,7 @@ from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager.val
 from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager.values import current_version_id
 from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager.values import generate_value
 from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager.values import is_arn
+from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager.values import json_equal
 from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager.values import mask_value
 from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager.values import masked_value_diff
 from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager.values import request_token
@@ -79,7 +80,7 @@ def _base_data(desired, current, exists):
         if current_json is None:
             return None  # overwrite=false on a plain-text (or unreadable) value: untouched
         data = copy.deepcopy(current_json)
-        if not desired["purge_keys"] and value is not None:
+        if not desired["purge_keys"] and value is not None and value.json is not None:
             data.update({key: item for key, item in value.json.items() if key not in data})
         return data
     if value is not None and value.json is None:
@@ -114,9 +115,9 @@ def target_value(desired, current, exists, randbytes=os.urandom):
         if key not in data:
             in_current = current_json is not None and key in current_json
             data[key] = current_json[key] if in_current else generate_value(desired["generate_bytes"], randbytes)
-    if desired["value"] is not None and data == desired["value"].json:
+    if desired["value"] is not None and json_equal(data, desired["value"].json):
         return desired["value"]  # nothing added: keep the user's own formatting
-    if current_json is not None and data == current_json:
+    if current_json is not None and json_equal(data, current_json):
         return current
     return SecretValue.from_json(data).check_size(desired["value_option"] or "generate")
 
@@ -145,7 +146,7 @@ def key_report(desired, current, target):
     ``generated`` (filled with a random value).  Empty lists for non-JSON values."""
     before = current.json if current not in (None, UNKNOWN) and current.json is not None else {}
     given = desired["value"].json if desired["value"] is not None and desired["value"].json is not None else {}
-    after = target.json if target is not None and target.json is not None else before
+    after = before if target is None else (target.json or {})  # a non-JSON value has no keys
     report = {name: [] for name in ("added", "unchanged", "differs_kept", "overwritten", "kept", "removed", "generated")}
     for key in sorted(set(before) | set(after) | set(given)):
         if key not in after:  # purged, or given but not written (overwrite: false)
@@ -154,10 +155,10 @@ def key_report(desired, current, target):
             report["added" if key in given else "generated"].append(key)
         elif key not in given:
             report["overwritten" if key in desired["regenerate"] else "kept"].append(key)
-        elif given[key] == before[key]:
+        elif json_equal(given[key], before[key]):
             report["unchanged"].append(key)
         else:
-            report["overwritten" if after[key] == given[key] else "differs_kept"].append(key)
+            report["overwritten" if json_equal(after[key], given[key]) else "differs_kept"].append(key)
     return report
 
 

@@ -81,6 +81,12 @@ def serialize_json(data):
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
 
 
+def json_equal(a, b):
+    """JSON data equality that keeps JSON's types apart (Python says ``True == 1``): the
+    canonical texts (sorted keys, compact) are compared."""
+    return json.dumps(a, sort_keys=True, separators=(",", ":")) == json.dumps(b, sort_keys=True, separators=(",", ":"))
+
+
 def generate_value(nbytes=DEFAULT_GENERATE_BYTES, randbytes=os.urandom):
     """A new random value: ``nbytes`` random bytes as base64 text (48 bytes -> 64 chars)."""
     return base64.b64encode(randbytes(nbytes)).decode("ascii")
@@ -146,7 +152,7 @@ class SecretValue:
             return False
         if self.raw == other.raw:
             return True
-        return self.json is not None and self.json == other.json
+        return self.json is not None and other.json is not None and json_equal(self.json, other.json)
 
     def check_size(self, option):
         if self.size > VALUE_MAX_BYTES:
@@ -172,7 +178,7 @@ def masked_value_diff(before, after):
     changed: a changed key reads "******** (changed)", a replaced plain value likewise."""
     before = None if before is UNKNOWN else before
     if before is not None and before.json is not None and after.json is not None:
-        masked_after = {key: CHANGED_MASK if key in before.json and before.json[key] != data else MASK
+        masked_after = {key: CHANGED_MASK if key in before.json and not json_equal(before.json[key], data) else MASK
                         for key, data in after.json.items()}
         return mask_value(before), masked_after
     masked_after = mask_value(after)

@@ -218,6 +218,11 @@ def plan_version_stage(secret_id, versions, desired):
     previous = stage_holder(versions, "AWSPREVIOUS")
     marked = stage_holder(versions, ROLLED_BACK_LABEL)
     target = _move_target(versions, desired, previous, marked)
+    if stage == "AWSCURRENT" and target is not None and target == holder == marked:
+        # A roll forward whose move was applied (answer lost) before the label was removed.
+        plan.add("rolled_forward", "update_secret_version_stage", SecretId=secret_id, VersionStage=ROLLED_BACK_LABEL, RemoveFromVersionId=target)
+        plan.after = {"version_ids_to_stages": labelled(simulate_stage_move(versions, ROLLED_BACK_LABEL, remove_from=target))}
+        return plan, info
     if target is None or target == holder or _check_expected_holder(desired, holder, target):
         return plan, info
     if stage == "AWSCURRENT":
