@@ -81,7 +81,7 @@ EXAMPLES = r"""
           - {name: NODE_ENV, value: production}
         secrets:
           - name: DB_PASSWORD
-            valueFrom: arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/shop/database-AbCdEf:DB_PASSWORD::
+            valueFrom: "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/shop/database-AbCdEf:DB_PASSWORD::"
 """
 
 RETURN = r"""

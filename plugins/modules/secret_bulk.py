@@ -240,7 +240,7 @@ results:
         - JSON key names by what the run does (or would do, in check mode) to them; never a value.
         - C(added) new in the secret, C(generated) filled with a random value, C(unchanged) given with the
           value the secret has, C(overwritten) given with another value and written, C(differs_kept) given
-          with another value but kept (O(overwrite=false)), C(kept) only in the secret and kept,
+          with another value but kept (O(secrets[].overwrite=false)), C(kept) only in the secret and kept,
           C(removed) only in the secret and purged.
       type: dict
     written_version_id:

@@ -108,8 +108,8 @@ def assert_no_duplicates(emulator):
     bodies = []
     for arn in arns:
         definition = ecs.describe_task_definition(taskDefinition=arn)["taskDefinition"]
-        bodies.append(json.dumps({k: definition.get(k) for k in ("containerDefinitions", "taskRoleArn", "executionRoleArn",
-                                                               "cpu", "memory", "networkMode")}, sort_keys=True, default=str))
+        fields = ("containerDefinitions", "taskRoleArn", "executionRoleArn", "cpu", "memory", "networkMode")
+        bodies.append(json.dumps({k: definition.get(k) for k in fields}, sort_keys=True, default=str))
     assert len(set(bodies)) == len(bodies), f"identical task definition revisions registered: {len(bodies)} revisions"
 
 

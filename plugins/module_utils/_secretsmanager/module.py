@@ -80,8 +80,8 @@ def bulk_argument_spec():
     return dict(
         # Values are no_log in the item options; the list itself holds names and metadata too.
         secrets=dict(type="list", elements="dict", required=True, no_log=False, options=item,
-                     required_one_of=[["name", "category"]], mutually_exclusive=[["name", "category"],
-                                                                              ["secret_string", "json_secret", "secret_binary"]]),
+                     required_one_of=[["name", "category"]],
+                     mutually_exclusive=[["name", "category"], ["secret_string", "json_secret", "secret_binary"]]),
         prefix=dict(type="str"),
         tags=dict(type="dict", aliases=["resource_tags"]),
         purge_tags=dict(type="bool", default=True),

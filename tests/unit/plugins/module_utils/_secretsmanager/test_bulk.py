@@ -44,8 +44,8 @@ def client_error(code, message="", operation="GetSecretValue"):
     return botocore.exceptions.ClientError({"Error": {"Code": code, "Message": message}}, operation)
 
 
-def seed(fake, names=NAMES, value=VALUE, **extra):
-    return [fake.add_secret(name, value, **extra) for name in names]
+def seed(fake, names=None, value=VALUE, **extra):
+    return [fake.add_secret(name, value, **extra) for name in (NAMES if names is None else names)]
 
 
 def by_name(results):
