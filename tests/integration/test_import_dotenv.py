@@ -407,9 +407,6 @@ def test_imported_keys_survive_a_provision_with_purge_keys_false(playbook, emula
     assert [op for op in emulator.writes() if op.startswith("secretsmanager:")] == []
 
 
-@pytest.mark.xfail(reason="domain layer: an item with required_keys but no json/generate does not read the "
-                          "current value (reconcile.py _current_value and bulk.py _Bulk.read_values read it only when writes_value), so "
-                          "keys that exist in AWS are reported missing", strict=True)
 def test_required_keys_alone_see_the_keys_already_in_aws(playbook, emulator):
     emulator.client("secretsmanager").create_secret(Name="prod/shop/jwt", SecretString=json.dumps({"JWT_SECRET": token()}))
     run = playbook("provision.yml", provision_vars([{"category": "jwt", "purge_keys": False, "required_keys": ["JWT_SECRET"]}]))
