@@ -16,13 +16,14 @@ export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/$(COLLECTIONS)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help setup demo test lint unit integration molecule compat sanity changelog bench-lookup bench-provision clean
+.PHONY: help setup demo test lint unit integration molecule compat ecosystem sanity changelog bench-lookup bench-provision clean
 
 help:
 	@echo "make demo   provision -> read -> rotate -> redeploy on the local AWS emulator"
 	@echo "make test   ansible-lint, unit tests, integration tests and molecule (emulator)"
 	@echo "make sanity ansible-test sanity (copies tracked files into a collection tree)"
 	@echo "make compat the demo on the oldest supported versions (ansible-core 2.17, amazon.aws 9)"
+	@echo "make ecosystem  the built tarball through galaxy-importer and ansible-builder (create, introspect)"
 	@echo "make bench-lookup / bench-provision   side-by-side benchmarks against amazon.aws / community.aws"
 
 $(STAMP): requirements-dev.txt
@@ -77,7 +78,22 @@ compat: $(COMPAT_STAMP) $(LINK)
 	PATH="$(CURDIR)/$(COMPAT_VENV)/bin:$$PATH" $(COMPAT_VENV)/bin/ansible --version | sed -n 1p
 	PATH="$(CURDIR)/$(COMPAT_VENV)/bin:$$PATH" $(COMPAT_VENV)/bin/python tools/emulator.py -- tools/demo.sh
 
-test: lint changelog sanity unit integration molecule compat
+# The built tarball as the ecosystem reads it: its file list, galaxy-importer (offline, config in
+# tools/galaxy-importer.cfg), ansible-builder introspect over a collections path holding it, and
+# ansible-builder create of execution-environment/. Those two tools get a venv of their own
+# (galaxy-importer pins attrs<24 and ansible-lint<=26.10.1). Output in build/ecosystem/.
+ECO_VENV := .venv-eco
+ECO_STAMP := $(ECO_VENV)/.installed
+$(ECO_STAMP): requirements-eco.txt
+	$(PYTHON) -m venv $(ECO_VENV)
+	$(ECO_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(ECO_VENV)/bin/python -m pip install --quiet -r requirements-eco.txt
+	touch $@
+
+ecosystem: setup $(ECO_STAMP)
+	$(BIN)/python tools/ecosystem.py --eco-bin $(ECO_VENV)/bin
+
+test: lint changelog sanity unit integration molecule compat ecosystem
 
 sanity: setup
 	tools/sanity.sh
@@ -92,4 +108,4 @@ changelog: setup
 	$(BIN)/antsibull-changelog lint
 
 clean:
-	rm -rf $(COLLECTIONS) .pytest_cache build $(COMPAT_VENV)
+	rm -rf $(COLLECTIONS) .pytest_cache build $(COMPAT_VENV) $(ECO_VENV)
