@@ -50,7 +50,14 @@ REQUIRED = (
 )
 # Development files, and what cannot run from the tarball (it needs tools/, the Makefile or a
 # checkout); see _matches for the pattern forms.
-FORBIDDEN = (".venv", "build/", "execution-environment/")
+FORBIDDEN = (
+    "tests/", "tools/", "benchmarks/", "extensions/", "execution-environment/", "build/",
+    "demo-output/", "audit-report/", ".collections/", ".ci/", ".git", ".venv", ".ansible/",
+    ".pytest_cache/", "Makefile", "pytest.ini", ".ansible-lint", "ansible.cfg",
+    "requirements-",
+)
+# Demo inputs ship only when documented as examples: the README and provision.yml point to shop.yml.
+DEMO_DIR, DEMO_EXAMPLES = "playbooks/demo/", ("playbooks/demo/shop.yml",)
 OUR_REQUIREMENTS = ("boto3", "botocore", "python-dotenv")
 
 
@@ -83,10 +90,10 @@ def build(out):
 
 def _matches(name, bad):
     """``bad`` ending in "/" is a directory; a leading "." is a name prefix (.git → .gitignore,
-    .venv → .venv-eco); anything else is one exact path."""
+    .venv → .venv-eco), and so is a trailing "-" (requirements- → requirements-dev.txt); anything else is one exact path."""
     if bad.endswith("/"):
         return name == bad[:-1] or name.startswith(bad)
-    if bad.startswith("."):
+    if bad.startswith(".") or bad.endswith("-"):
         return name.startswith(bad)
     return name == bad
 
@@ -95,7 +102,8 @@ def check_file_list(tarball):
     with tarfile.open(tarball) as archive:
         names = {member.name.rstrip("/") for member in archive.getmembers()}
     missing = [path for path in REQUIRED if path not in names]
-    shipped = sorted(name for name in names if any(_matches(name, bad) for bad in FORBIDDEN))
+    shipped = sorted(name for name in names if any(_matches(name, bad) for bad in FORBIDDEN)
+                     or (name.startswith(DEMO_DIR) and name not in DEMO_EXAMPLES))
     problems = []
     if missing:
         problems.append("missing from the tarball: " + ", ".join(missing))
