@@ -16,7 +16,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/$(COLLECTIONS)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help setup demo test lint unit integration molecule compat newest ecosystem sanity changelog bench-lookup bench-provision clean
+.PHONY: help setup demo test lint unit integration molecule compat newest ecosystem docs sanity changelog bench-lookup bench-provision clean
 
 help:
 	@echo "make demo   provision -> read -> rotate -> redeploy on the local AWS emulator"
@@ -24,6 +24,7 @@ help:
 	@echo "make sanity ansible-test sanity (copies tracked files into a collection tree)"
 	@echo "make compat the demo on the oldest supported versions (ansible-core 2.17, amazon.aws 9)"
 	@echo "make newest the demo on the newest versions (ansible 14: ansible-core 2.21, python3.12)"
+	@echo "make docs   the documentation site (antsibull-docs, offline) in build/docs/build/html, checked"
 	@echo "make ecosystem  the built tarball through galaxy-importer and ansible-builder (create, introspect)"
 	@echo "make bench-lookup / bench-provision   side-by-side benchmarks against amazon.aws / community.aws"
 
@@ -114,6 +115,21 @@ $(ECO_STAMP): requirements-eco.txt
 ecosystem: setup $(ECO_STAMP)
 	$(BIN)/python tools/ecosystem.py --eco-bin $(ECO_VENV)/bin
 
+# The documentation site, offline: antsibull-docs sphinx-init/collection for secretsops.aws plus
+# the README (quick start) and docs/*.md (guides), Sphinx without intersphinx; then no warning of
+# ours, no broken local link or image, and screenshots with headless Chromium if there is one
+# (build/docs/screenshots/). ~20 s. antsibull-docs/Sphinx in .venv-docs.
+DOCS_VENV := .venv-docs
+DOCS_STAMP := $(DOCS_VENV)/.installed
+$(DOCS_STAMP): requirements-docs.txt
+	$(PYTHON) -m venv $(DOCS_VENV)
+	$(DOCS_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(DOCS_VENV)/bin/python -m pip install --quiet -r requirements-docs.txt
+	touch $@
+
+docs: setup $(DOCS_STAMP)
+	$(BIN)/python tools/docs.py --docs-bin $(DOCS_VENV)/bin
+
 test: lint changelog sanity unit integration molecule compat ecosystem
 
 sanity: setup
@@ -129,4 +145,4 @@ changelog: setup
 	$(BIN)/antsibull-changelog lint
 
 clean:
-	rm -rf $(COLLECTIONS) .pytest_cache build $(COMPAT_VENV) $(NEWEST_VENV) $(ECO_VENV)
+	rm -rf $(COLLECTIONS) .pytest_cache build $(COMPAT_VENV) $(NEWEST_VENV) $(ECO_VENV) $(DOCS_VENV)
