@@ -27,7 +27,7 @@ ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)),
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 
 from aws_recorder import Recorder  # noqa: E402
-from emulator import _die_with_parent, ansible_env, free_port, stop, wait_until_up  # noqa: E402
+from emulator import _die_with_parent, ansible_env, free_port, server_command, server_env, stop, wait_until_up  # noqa: E402
 
 BIN = os.path.dirname(sys.executable)
 REGION = "us-east-1"
@@ -97,13 +97,12 @@ class Emulator:
 
 @pytest.fixture(scope="session")
 def aws(tmp_path_factory):
-    moto = os.path.join(BIN, "moto_server")
     port = free_port()
     moto_url = f"http://127.0.0.1:{port}"
     log_path = tmp_path_factory.mktemp("moto") / "moto.log"
-    env = dict(os.environ, MOTO_ECS_SERVICE_RUNNING="1", MOTO_IAM_LOAD_MANAGED_POLICIES="true")
+    env = server_env(running_tasks=1)
     with open(log_path, "ab") as log:
-        proc = subprocess.Popen([moto, "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=log,
+        proc = subprocess.Popen(server_command(port), stdout=log, stderr=log,
                                 env=env, start_new_session=True, preexec_fn=_die_with_parent)
     recorder = None
     try:
