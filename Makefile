@@ -130,7 +130,7 @@ $(DOCS_STAMP): requirements-docs.txt
 docs: setup $(DOCS_STAMP)
 	$(BIN)/python tools/docs.py --docs-bin $(DOCS_VENV)/bin
 
-test: lint changelog sanity unit integration molecule compat ecosystem
+test: lint changelog sanity unit integration molecule compat ecosystem docs
 
 sanity: setup
 	tools/sanity.sh

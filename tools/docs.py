@@ -116,7 +116,11 @@ def build(docs_bin, out):
          "--fail-on-error", "--use-current", "--dest-dir", rst, COLLECTION], env, out, log=os.path.join(out, "antsibull-docs.log"))
 
     # After antsibull-docs (its clean-up would remove them): the quick start and the guides.
-    shutil.copy2(os.path.join(ROOT, "README.md"), os.path.join(rst, "quickstart.md"))
+    # The README links the guides as docs/NAME.md; on the site they live in guides/.
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as handle:
+        readme = re.sub(r"\]\(docs/([^)]+\.md)\)", r"](guides/\1)", handle.read())
+    with open(os.path.join(rst, "quickstart.md"), "w", encoding="utf-8") as handle:
+        handle.write(readme)
     guides = os.path.join(rst, "guides")
     os.makedirs(guides, exist_ok=True)
     for path in sorted(glob.glob(os.path.join(ROOT, "docs", "*"))):
