@@ -130,3 +130,24 @@ def test_audit_fails_naming_each_broken_check(shop, emulator):
     assert '<span class="badge FAIL">FAIL</span>' in html
     assert "**2.80**" in md  # 7 secrets, no calls
     assert "unused-example" not in md + html + proc.stdout
+
+
+def test_relative_report_dir_is_relative_to_the_working_directory(emulator, tmp_path):
+    """A relative secretsops_audit_report_dir lands in the directory ansible-playbook runs in, even
+    when the PWD environment variable names another one (a parent that changed directory without a
+    shell, as subprocess(cwd=...) does). Nothing is provisioned, so the audit fails its checks, but
+    the report is written first."""
+    run_dir, elsewhere = tmp_path / "run", tmp_path / "elsewhere"
+    run_dir.mkdir()
+    elsewhere.mkdir()
+    env = emulator.ansible_env(tmp_path, PWD=str(elsewhere))
+    variables = {"secretsops_env": "prod", "secretsops_app": "shop", "secretsops_expected_categories": ["database"],
+                 "secretsops_audit_report_dir": "reports", "ansible_python_interpreter": sys.executable}
+    command = [os.path.join(BIN, "ansible-playbook"), "-i", "localhost,", "-c", "local",
+               os.path.join(ROOT, "playbooks", "audit.yml"), "-e", json.dumps(variables)]
+    proc = subprocess.run(command, capture_output=True, text=True, env=env, cwd=run_dir, timeout=600, check=False)
+    assert "Audit of prod/shop failed" in proc.stdout, proc.stdout[-3000:] + proc.stderr[-2000:]
+    assert (run_dir / "reports" / "audit-prod-shop.md").is_file()
+    assert (run_dir / "reports" / "audit-prod-shop.html").is_file()
+    assert not (elsewhere / "reports").exists()
+    assert not os.path.exists(os.path.join(ROOT, "playbooks", "reports"))
