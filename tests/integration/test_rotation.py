@@ -17,6 +17,8 @@ import sys
 import pytest
 import yaml
 
+from aws_recorder import Faults
+
 
 pytestmark = pytest.mark.integration
 
@@ -196,9 +198,68 @@ def test_failed_write_changes_nothing(emulator, app, tmp_path):
                                   rotate_vars(secretsops_rotate_values={"JWT_SECRET": "x" * 70000}))
     assert rc != 0
     message = task_named(tasks, "Fail with what was rolled back")["msg"]
-    assert f"was still on version {app}" in message, message
+    assert f"still on version {app}" in message, message
     assert stages(emulator) == {app: ["AWSCURRENT"]}
     assert value(emulator) == OLD
+
+
+def test_rotate_refuses_while_another_rotation_is_pending(emulator, app, tmp_path):
+    pending = emulator.client("secretsmanager").put_secret_value(
+        SecretId=NAME, SecretString=json.dumps(dict(OLD, JWT_SECRET="test-someone-elses")), VersionStages=["AWSPENDING"])["VersionId"]
+    emulator.recorder.reset()
+    rc, out, tasks = run_playbook(emulator, tmp_path, "playbooks/rotate.yml", rotate_vars())
+    assert rc != 0
+    message = task_named(tasks, "Refuse to start while another rotation is in progress")["msg"]
+    assert pending in message and "since" in message and "secretsops_rotate_take_over_pending" in message, message
+    assert emulator.writes() == [], f"a refused rotation wrote: {emulator.writes()}"
+
+    rc, out, tasks = run_playbook(emulator, tmp_path, "playbooks/rotate.yml",
+                                  rotate_vars(secretsops_rotate_take_over_pending=True))
+    assert rc == 0, summary(rc, tasks)
+    assert holder(emulator, "AWSCURRENT") not in (app, pending)
+    assert holder(emulator, "AWSPENDING") is None
+
+
+def test_lost_promote_answer_is_no_failure(emulator, app, tmp_path):
+    """UpdateSecretVersionStage applied but its answer lost: the retry finds the label moved and
+    the module re-reads: AWSCURRENT already on the new version = success, no rollback."""
+    emulator.recorder.set_faults(Faults(rate=1.0, seed=3, kinds=("500",), placement="after",
+                                        operations=("UpdateSecretVersionStage",), max_in_a_row=1))
+    rc, out, tasks = run_playbook(emulator, tmp_path, "playbooks/rotate.yml", rotate_vars())
+    injected = emulator.recorder.injected()
+    emulator.recorder.set_faults(None)
+    assert injected, "no fault was injected"
+    assert rc == 0, summary(rc, tasks)
+    assert holder(emulator, "AWSCURRENT") != app and holder(emulator, "AWSPREVIOUS") == app
+    assert value(emulator)["JWT_SECRET"] != OLD["JWT_SECRET"]
+
+
+def test_two_rotations_at_once(emulator, app, tmp_path):
+    """Both runs read AWSCURRENT and write their AWSPENDING before either promotes (slow writes):
+    one promotes, the other's compare-and-swap fails; it names the winner and touches nothing."""
+    emulator.recorder.set_faults(Faults(rate=1.0, seed=5, kinds=("slow",), slow_seconds=4.0, placement="before",
+                                        operations=("PutSecretValue",)))
+    env = emulator.ansible_env(tmp_path, ANSIBLE_STDOUT_CALLBACK="ansible.posix.json")
+    procs = []
+    for index in range(2):
+        vars_file = tmp_path / f"rotate-{index}.yml"
+        vars_file.write_text(yaml.safe_dump(dict(rotate_vars(secretsops_ecs_services=[]), ansible_python_interpreter=sys.executable)))
+        procs.append(subprocess.Popen(
+            [os.path.join(BIN, "ansible-playbook"), "-i", "localhost,", "-c", "local", "-e", f"@{vars_file}",
+             os.path.join(ROOT, "playbooks/rotate.yml")], env=env, cwd=ROOT, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, text=True))
+    outputs = [proc.communicate(timeout=300)[0] for proc in procs]
+    emulator.recorder.set_faults(None)
+    codes = sorted(proc.returncode for proc in procs)
+    assert codes[0] == 0 and codes[1] != 0, f"expected one success and one failure, got {codes}"
+    loser = outputs[[proc.returncode for proc in procs].index(codes[1])]
+    assert OLD["JWT_SECRET"] not in "".join(outputs), HIDDEN
+    winner = holder(emulator, "AWSCURRENT")
+    assert winner != app, "AWSCURRENT is back on the value from before both rotations"
+    assert "another change moved it" in loser and winner in loser, "the losing run does not name the winner's version"
+    assert holder(emulator, "AWSPREVIOUS") == app
+    assert holder(emulator, "AWSPENDING") is None, "the losing run left its AWSPENDING label"
+    assert value(emulator)["JWT_SECRET"] != OLD["JWT_SECRET"]
 
 
 def test_rotate_with_supplied_values(emulator, app, tmp_path):
