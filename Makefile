@@ -16,7 +16,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/$(COLLECTIONS)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help setup demo test lint unit integration molecule compat newest ecosystem docs sanity changelog bench-lookup bench-provision clean
+.PHONY: help setup demo test lint unit integration molecule compat newest versions ecosystem docs sanity changelog bench-lookup bench-provision clean
 
 help:
 	@echo "make demo   provision -> read -> rotate -> redeploy on the local AWS emulator"
@@ -130,7 +130,11 @@ $(DOCS_STAMP): requirements-docs.txt
 docs: setup $(DOCS_STAMP)
 	$(BIN)/python tools/docs.py --docs-bin $(DOCS_VENV)/bin
 
-test: lint changelog sanity unit integration molecule compat ecosystem docs
+# Both ends of the supported range side by side, each demo on its own emulator.
+versions: $(COMPAT_STAMP) $(NEWEST_STAMP) $(LINK)
+	$(MAKE) --no-print-directory -j2 --output-sync=target compat newest
+
+test: lint changelog sanity unit integration molecule versions ecosystem docs
 
 sanity: setup
 	tools/sanity.sh
