@@ -144,3 +144,28 @@ def test_provision_lookup_rotate_converge_under_faults(emulator, run_play, tmp_p
     assert rc == 0, tail(out)
     assert recap_changed(out) == 0, f"fault-free re-run changed something:\n{tail(out)}"
     assert emulator.writes() == [], f"fault-free re-run wrote: {emulator.writes()}"
+
+
+def test_two_provisions_at_once_both_succeed(emulator, tmp_path):
+    """Two pipelines run the same provision at the same moment: both succeed (creates that find
+    the resource made by the other converge), and the account ends with one of everything."""
+    env = emulator.ansible_env(tmp_path, ANSIBLE_STDOUT_CALLBACK="ansible.builtin.default")
+    procs = []
+    for index in range(2):
+        vars_file = tmp_path / f"vars-{index}.yml"
+        vars_file.write_text(yaml.safe_dump(dict(APP, ansible_python_interpreter=sys.executable)))
+        procs.append(subprocess.Popen(
+            [os.path.join(BIN, "ansible-playbook"), "-i", "localhost,", "-c", "local", "-e", f"@{vars_file}",
+             os.path.join(ROOT, "playbooks", "provision.yml")], env=env, cwd=ROOT,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+    outputs = [proc.communicate(timeout=900)[0] for proc in procs]
+    for proc, out in zip(procs, outputs):
+        assert proc.returncode == 0, f"one of two provisions at once failed:\n{tail(out)}"
+    assert_no_duplicates(emulator)
+    for name in NAMES:
+        assert len(version_values(emulator, name)) == 1, f"{name}: two provisions made {len(version_values(emulator, name))} versions"
+
+    emulator.recorder.reset()
+    rc, out = playbook(emulator, tmp_path, "provision.yml")
+    assert rc == 0 and recap_changed(out) == 0, tail(out)
+    assert emulator.writes() == []
