@@ -87,7 +87,7 @@ def calls_by_window(timed_calls, starts):
     Returns (before, [operations of window 0], [operations of window 1], ...): window i holds
     the calls from starts[i] up to starts[i + 1] (the last one: to the end)."""
     before = []
-    windows = [[] for _ in starts]
+    windows = [[] for _start in starts]
     for when, op in timed_calls:
         index = None
         for i, start in enumerate(starts):

@@ -2,9 +2,9 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Bad inputs across the five modules, the lookup and the six roles (issue 11, item 7).
 
-Every case is one task of one play (three plays: modules, lookup, roles), wrapped in a
-block/rescue so the play goes on; the rescue records the failed task and its message.  For each
-case:
+Every case is one task of a play, wrapped in a block/rescue so the play goes on; the rescue
+records the failed task and its message.  The cases are split over two plays that run side by
+side, each through a recording proxy of its own (in front of the same emulator).  For each case:
 
 - the task fails (a case that passes is reported as "did not fail");
 - the message contains every substring chosen for the case (the option or variable it names);
@@ -41,6 +41,7 @@ L = "secretsops.aws.secret"
 VALUE = "bad-input-value-5c1e9a"          # a secret value: must never be echoed
 EXISTING_VALUE = "bad-input-existing-7d42"  # the value of the pre-existing secret
 EXISTING = "badinput/shop/existing"
+STAGED = "badinput/shop/staged"           # holds an AWSPENDING version
 BIG = "bad-input-big-" + "x" * 65536      # > 65536 bytes
 VALUES = (VALUE, EXISTING_VALUE, BIG)
 LAMBDA = "arn:aws:lambda:us-east-1:123456789012:function:badinput-rotate"
@@ -60,7 +61,7 @@ def mod(module, **args):
 
 
 def look(expression):
-    """A task evaluating a lookup expression; only its type would be printed if it succeeded."""
+    """A task evaluating a lookup expression; if it succeeded, only a length would be printed."""
     # ``| to_json | length``, not ``| type_debug``: ansible-core 2.19 hands a failed lookup to a
     # filter as a captured-error marker, and type_debug would name the marker instead of failing.
     return {"ansible.builtin.debug": {"msg": "{{ (" + expression + ") | to_json | length }}"}}
@@ -73,7 +74,7 @@ def role(name, **variables):
 # ---------------------------------------------------------------------------------------------
 # modules
 # ---------------------------------------------------------------------------------------------
-def module_cases(existing_version):
+def module_cases(pending_version):
     S, V = "secret", VALUE
     cases = [
         Case("secret-01", "name with a space", mod(S, name="badinput/shop/bad name", secret_string=V), "name"),
@@ -130,8 +131,8 @@ def module_cases(existing_version):
                              {"name": "badinput/shop/bad", "state": "absent", "recovery_window": 2}]),
              ["secrets[1]", "recovery_window"]),
         Case("bulk-13", "rotation duration 25h",
-             mod(B, secrets=[{"name": "badinput/shop/a", "secret_string": V, "rotation": {"lambda_arn": LAMBDA, "interval_days": 7,
-                                                                                         "duration": "25h"}}]), "duration"),
+             mod(B, secrets=[{"name": "badinput/shop/a", "secret_string": V,
+                              "rotation": {"lambda_arn": LAMBDA, "interval_days": 7, "duration": "25h"}}]), "duration"),
         Case("bulk-14", "item reserved aws: tag", mod(B, secrets=[{"name": "badinput/shop/a", "secret_string": V, "tags": {"aws:x": "y"}}]),
              "aws:"),
         Case("bulk-15", "item is text, not a dict", mod(B, secrets=["badinput/shop/a"]), "secrets"),
@@ -152,7 +153,7 @@ def module_cases(existing_version):
         Case("version-03", "present without version_id or to_previous", mod(SV, name=EXISTING), ["version_id", "to_previous"]),
         Case("version-04", "to_previous with stage AWSPENDING", mod(SV, name=EXISTING, stage="AWSPENDING", to_previous=True), "to_previous"),
         Case("version-05", "absent for AWSCURRENT", mod(SV, name=EXISTING, stage="AWSCURRENT", state="absent"), "AWSCURRENT"),
-        Case("version-06", "empty stage", mod(SV, name=EXISTING, stage="", version_id=existing_version), "stage"),
+        Case("version-06", "empty stage (would move AWSCURRENT)", mod(SV, name=STAGED, stage="", version_id=pending_version), "stage"),
         Case("version-07", "version id that does not exist", mod(SV, name=EXISTING, version_id="badinput-no-such-version-0000000001"),
              "badinput-no-such-version-0000000001", reads=True),
     ]
@@ -161,8 +162,9 @@ def module_cases(existing_version):
         Case("rotation-01", "interval 0", mod(R, name=EXISTING, rotation_lambda_arn=LAMBDA, rotation_interval_days=0), "rotation_interval_days"),
         Case("rotation-02", "interval 1001", mod(R, name=EXISTING, rotation_lambda_arn=LAMBDA, rotation_interval_days=1001),
              "rotation_interval_days"),
-        Case("rotation-03", "interval and schedule", mod(R, name=EXISTING, rotation_lambda_arn=LAMBDA, rotation_interval_days=7,
-                                                        schedule_expression="rate(7 days)"), ["rotation_interval_days", "schedule_expression"]),
+        Case("rotation-03", "interval and schedule",
+             mod(R, name=EXISTING, rotation_lambda_arn=LAMBDA, rotation_interval_days=7, schedule_expression="rate(7 days)"),
+             ["rotation_interval_days", "schedule_expression"]),
         Case("rotation-04", "schedule_expression malformed", mod(R, name=EXISTING, rotation_lambda_arn=LAMBDA, schedule_expression="every day"),
              "schedule_expression"),
         Case("rotation-05", "duration 25h", mod(R, name=EXISTING, rotation_lambda_arn=LAMBDA, rotation_interval_days=7, duration="25h"),
@@ -214,7 +216,9 @@ def role_cases():
             "vpc_endpoint_security_group_ids": ["sg-badinput"]}
 
     def td_with(**over):
-        return dict(td, **over)
+        merged = dict(td)
+        merged.update(over)
+        return merged
 
     def td_without(key):
         return {k: v for k, v in td.items() if k != key}
@@ -252,8 +256,8 @@ def role_cases():
              ["json", "string"]),
         Case("role-secrets-13", "generate_bytes 0", role("secrets", secrets_prefix="badinput/shop", secrets_generate_bytes=0,
                                                          secrets_list=[{"category": "jwt", "generate": ["JWT_SECRET"]}]), "generate_bytes"),
-        Case("role-secrets-14", "category with a space", role("secrets", secrets_prefix="badinput/shop",
-                                                                    secrets_list=[{"category": "data base", "json": {"K": VALUE}}]), "name"),
+        Case("role-secrets-14", "category with a space",
+             role("secrets", secrets_prefix="badinput/shop", secrets_list=[{"category": "data base", "json": {"K": VALUE}}]), "name"),
         # iam_secret_access
         Case("role-iam-01", "prefix missing", role("iam_secret_access"), "iam_secret_access_prefix"),
         Case("role-iam-02", "prefix with a leading slash", role("iam_secret_access", iam_secret_access_prefix="/badinput/shop"),
@@ -371,8 +375,8 @@ def case_block(case):
     }
 
 
-def judge(cases, rc, stdout, stderr, tasks, timed_calls):
-    """One verdict dict per case."""
+def judge(cases, tasks, timed_calls):
+    """(calls before the first case, one verdict dict per case)."""
     by_case = {case.cid: [] for case in cases}
     starts = {}
     current = None
@@ -419,7 +423,8 @@ def judge(cases, rc, stdout, stderr, tasks, timed_calls):
         if echoed:
             problems.append("a test value appears in the task results")
         verdicts.append({
-            "cid": case.cid, "what": case.what, "message": redact(message, VALUES), "failed_task": info.get("failed_task") if isinstance(info, dict) else None,
+            "cid": case.cid, "what": case.what, "message": redact(message, VALUES),
+            "failed_task": info.get("failed_task") if isinstance(info, dict) else None,
             "calls": case_calls, "writes": writes, "seconds": seconds.get(case.cid, 0.0), "traceback": traceback, "problems": problems,
         })
     return before, verdicts
@@ -434,7 +439,7 @@ def run_group(emulator, tmp_path, name, cases):
         rc, stdout, stderr, tasks = run_playbook(emulator, tmp_path, path, name=f"vars-{name}",
                                                  extra_env={"AWS_ENDPOINT_URL": recorder.url})
         seconds = time.monotonic() - began
-        before, verdicts = judge(cases, rc, stdout, stderr, tasks, recorder.timed_calls())
+        before, verdicts = judge(cases, tasks, recorder.timed_calls())
     finally:
         recorder.stop()
     run_traceback = "Traceback" in stdout or "Traceback" in stderr
@@ -445,8 +450,9 @@ def run_group(emulator, tmp_path, name, cases):
 def test_bad_inputs(emulator, tmp_path):
     sm = emulator.client("secretsmanager")
     sm.create_secret(Name=EXISTING, SecretString=json.dumps({"A": EXISTING_VALUE}))
-    existing_version = sm.describe_secret(SecretId=EXISTING)["VersionIdsToStages"].popitem()[0]
-    modules = module_cases(existing_version)
+    sm.create_secret(Name=STAGED, SecretString=json.dumps({"A": EXISTING_VALUE}))
+    pending_version = sm.put_secret_value(SecretId=STAGED, SecretString=json.dumps({"A": VALUE}), VersionStages=["AWSPENDING"])["VersionId"]
+    modules = module_cases(pending_version)
     # Two plays side by side (2 cores), each through its own recorder: about the same work each.
     roles = role_cases()
     first = ("secret-", "info-", "lookup-", "role-iam-", "role-taskdef-")
@@ -455,7 +461,7 @@ def test_bad_inputs(emulator, tmp_path):
         "play-1": [c for c in cases if c.cid.startswith(first)],
         "play-2": [c for c in cases if not c.cid.startswith(first)],
     }
-    all_ids = [case.cid for cases in groups.values() for case in cases]
+    all_ids = [case.cid for group in groups.values() for case in group]
     assert len(all_ids) == len(set(all_ids)), "duplicate case ids"
 
     began = time.monotonic()
@@ -482,7 +488,8 @@ def test_bad_inputs(emulator, tmp_path):
         print(f"  play {name}: rc={outcome['rc']}, {outcome['seconds']:.0f} s, traceback in output: {outcome['run_traceback']}")
     unclear = [v for v in verdicts if v["problems"]]
     for v in unclear:
-        print(f"  NOT CLEAR {v['cid']} ({v['what']}): {'; '.join(v['problems'])}\n      message: {v['message'][:400]}")
+        print(f"  NOT CLEAR {v['cid']} ({v['what']}): {'; '.join(v['problems'])}\n"
+              f"      failed task: {v['failed_task']}; message: {v['message'][:400]}")
     if os.environ.get("BAD_INPUTS_VERBOSE"):
         for v in verdicts:
             print(f"  {v['cid']} ({v['seconds']:.1f} s): {v['message'][:300]!r} calls={v['calls']}")

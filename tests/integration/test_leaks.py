@@ -20,8 +20,11 @@ Every temp location points under the test's ``tmp_path``: ``ANSIBLE_REMOTE_TMP``
 broker socket), plus ``ANSIBLE_LOG_PATH``.  Afterwards every version of every secret is read back
 from AWS (generated and rotated values included) and stdout/stderr of every run plus every file
 under ``tmp_path`` (except the input vars files) are scanned for each value in raw, JSON-escaped
-(also with ``\\/``, twice escaped and Python-repr'd) and base64 form (the value alone and the
-value at any offset inside a larger base64 text).
+(also with ``\\/``, twice escaped and Python-repr'd), YAML double-quoted and base64 form (the value
+alone and the value at any offset inside a larger base64 text), in the text as written and with
+YAML line folding undone.  A positive control checks the scanner finds the given values in the
+vars file that holds them.  Files Ansible deletes before the run ends (its local temp dir, the
+lookup broker's socket directory) cannot be scanned afterwards.
 
 Known ansible-core behaviour, reported, not hidden: the AnsiballZ wrapper Ansible writes for
 every module run (``<ANSIBLE_REMOTE_TMP>/ansible-tmp-*/AnsiballZ_<module>.py``, kept only with
@@ -341,7 +344,7 @@ def test_no_secret_value_leaks(emulator, tmp_path):
     # -- scan ---------------------------------------------------------------------------------
     hits, allowed, files = [], [], 0
     for name, text in runner.outputs.items():
-        hits += [(name, label, form) for label, form, _ in scan(text.encode("utf-8"), forms)]
+        hits += [(name, label, form) for label, form, _offset in scan(text.encode("utf-8"), forms)]
     skip = {str(path) for path in runner.inputs}
     for root, _dirs, names in os.walk(tmp_path):
         for file_name in names:
@@ -355,9 +358,9 @@ def test_no_secret_value_leaks(emulator, tmp_path):
             span = params_span(data) if ANSIBALLZ.search(relative) else None
             if span:
                 # the module arguments line is ansible-core's; the rest of the wrapper must be clean
-                allowed += [(relative, label, form) for label, form, _ in scan(data[span[0]:span[1]], forms)]
+                allowed += [(relative, label, form) for label, form, _offset in scan(data[span[0]:span[1]], forms)]
                 data = data[:span[0]] + data[span[1]:]
-            hits += [(relative, label, form) for label, form, _ in scan(data, forms)]
+            hits += [(relative, label, form) for label, form, _offset in scan(data, forms)]
 
     wrappers = sorted({re.sub(r"ansible-tmp-[^/]+", "ansible-tmp-*", where) for where, _label, _form in allowed})
     allowed_generated = sorted({label for _where, label, _form in allowed if label in generated})
