@@ -152,13 +152,9 @@ def _patterns(value, where, problems):
     return out
 
 
-def map_categories(env, categories, exclude=None, default_category=None):
-    """Sort the keys of ``env`` into ``{category: {key: value}}``.
-
-    Raises DotenvCategoriesError listing every problem: wrong argument types, invalid category
-    names, keys matched by no category (without ``default_category``), keys matched by two or
-    more categories.  Messages name keys and categories, never values.
-    """
+def _check_arguments(env, categories, exclude, default_category):
+    """(wanted {category: patterns}, excluded patterns, default category or None), or
+    DotenvCategoriesError listing every argument problem."""
     problems = []
     if not isinstance(env, Mapping):
         raise DotenvCategoriesError(
@@ -173,7 +169,6 @@ def map_categories(env, categories, exclude=None, default_category=None):
             "dotenv_categories: categories must be a mapping {category: [KEY or glob, ...]}, "
             f"not {'a string' if isinstance(categories, str) else type(categories).__name__}"
         )
-
     wanted = {}
     for name, value in categories.items():
         problem = category_problem(name)
@@ -182,20 +177,25 @@ def map_categories(env, categories, exclude=None, default_category=None):
             continue
         wanted[name] = _patterns(value, f"categories.{name}", problems)
     excluded = _patterns(exclude, "exclude", problems)
-    if default_category in (None, ""):
-        default_category = None
-    else:
-        problem = category_problem(default_category)
-        if problem:
-            problems.append("default_category: " + problem)
-
+    default_category = None if default_category in (None, "") else default_category
+    if default_category is not None and category_problem(default_category):
+        problems.append("default_category: " + category_problem(default_category))
     if problems:  # argument problems first: key matching on wrong arguments only adds noise
         raise DotenvCategoriesError("dotenv_categories: " + "; ".join(problems))
+    return wanted, excluded, default_category
 
+
+def map_categories(env, categories, exclude=None, default_category=None):
+    """Sort the keys of ``env`` into ``{category: {key: value}}``.
+
+    Raises DotenvCategoriesError listing every problem: wrong argument types, invalid category
+    names, keys matched by no category (without ``default_category``), keys matched by two or
+    more categories.  Messages name keys and categories, never values.
+    """
+    wanted, excluded, default_category = _check_arguments(env, categories, exclude, default_category)
     order = list(wanted) + ([default_category] if default_category is not None and default_category not in wanted else [])
     result = {name: {} for name in order}
-    unmapped = []
-    doubles = []
+    unmapped, doubles, problems = [], [], []
     for key in env:
         if any(fnmatchcase(key, pattern) for pattern in excluded):
             continue
@@ -208,7 +208,6 @@ def map_categories(env, categories, exclude=None, default_category=None):
             result[default_category][key] = env[key]
         else:
             unmapped.append(key)
-
     if doubles:
         problems.append("keys matched by more than one category (each key must belong to exactly one): " + _names(doubles))
     if unmapped:

@@ -152,6 +152,7 @@ import hashlib
 import os
 
 from ansible.errors import AnsibleLookupError
+from ansible.module_utils.parsing.convert_bool import BOOLEANS
 from ansible.utils.display import Display
 
 from ansible_collections.amazon.aws.plugins.plugin_utils.botocore import get_aws_connection_info
@@ -169,6 +170,7 @@ from ansible_collections.secretsops.aws.plugins.plugin_utils._terms import selec
 
 display = Display()
 _SKIP = object()
+_BOOL_OPTIONS = ("bypath", "merge", "shared_cache")
 _OPTIONS = ("key", "version_stage", "version_id", "bypath", "merge", "on_missing", "on_denied",
             "on_deleted", "default", "cache_ttl", "shared_cache", "binary")
 
@@ -179,6 +181,9 @@ class LookupModule(AWSLookupBase):
         if unknown:
             raise AnsibleLookupError(f"secretsops.aws.secret: unknown option {', '.join(map(repr, unknown))}; "
                                      f"options are: {', '.join(sorted(k for k in self.option_definitions if k != '_terms'))}")
+        wrong = [name for name in _BOOL_OPTIONS if name in kwargs and not _is_boolean(kwargs[name])]
+        if wrong:
+            raise AnsibleLookupError(f"secretsops.aws.secret: {', '.join(wrong)} must be true or false")
         super().run(terms, variables, **kwargs)
         opts = {name: self.get_option(name) for name in _OPTIONS}
         opts["has_default"] = "default" in kwargs
@@ -271,6 +276,11 @@ def _merge(terms, results, bypath):
                 raise AnsibleLookupError(f"merge=true needs JSON objects; {term} is not a JSON object")
             merged.update(item)
     return merged
+
+
+def _is_boolean(value):
+    """Ansible reads any unknown word as false for a bool option ('perhaps'); accept only booleans."""
+    return isinstance(value, bool) or str(value).lower() in BOOLEANS
 
 
 def _unknown_options(definitions, given):

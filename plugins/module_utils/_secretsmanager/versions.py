@@ -44,7 +44,7 @@ def parse_version_move(params):
     remove_from_version_id), or ``InvalidOption``."""
     desired = {
         "name": validate_name(params.get("name")),
-        "stage": validate_stage(params.get("stage") or "AWSCURRENT", "stage"),
+        "stage": validate_stage("AWSCURRENT" if params.get("stage") is None else params["stage"], "stage"),
         "version_id": params.get("version_id") or None,
         "to_previous": bool(params.get("to_previous")),
         "state": params.get("state") or "present",
