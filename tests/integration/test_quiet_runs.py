@@ -37,11 +37,17 @@ def run_quiet(emulator, tmp_path, playbook, extra_vars):
 def test_provision_audit_teardown_print_no_warning(emulator, tmp_path):
     # The conftest emulator does not load AWS managed policies (MOTO_IAM_LOAD_MANAGED_POLICIES).
     extra = {"iam_secret_access_execution_role_managed_policies": []}
-    run_quiet(emulator, tmp_path, "provision.yml", extra)
     iam = emulator.client("iam")
+    # An existing role to attach the read policy to (the role checks it exists first).
+    iam.create_role(RoleName="shop-worker", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}]}))
+    run_quiet(emulator, tmp_path, "provision.yml", dict(extra, secretsops_role_names=["shop-worker"]))
+    attached = iam.list_attached_role_policies(RoleName="shop-worker")["AttachedPolicies"]
+    assert [policy["PolicyName"] for policy in attached] == ["secretsops-prod-shop-read"]
     assert iam.list_instance_profiles()["InstanceProfiles"] == []
     assert {"prod-shop-task", "prod-shop-execution"} <= {role["RoleName"] for role in iam.list_roles()["Roles"]}
 
     run_quiet(emulator, tmp_path, "audit.yml", dict(extra, secretsops_audit_report_dir=str(tmp_path / "report")))
+    iam.detach_role_policy(RoleName="shop-worker", PolicyArn=attached[0]["PolicyArn"])  # not teardown's
     run_quiet(emulator, tmp_path, "teardown.yml", dict(extra, secretsops_ecs_services=[]))
     assert not {"prod-shop-task", "prod-shop-execution"} & {role["RoleName"] for role in iam.list_roles()["Roles"]}
