@@ -47,7 +47,7 @@ def test_nothing_to_do_when_everything_matches_as_data():
     (dict(managed_policies=[A, B]), "attach"),
 ])
 def test_each_difference_is_one_step(change, step):
-    assert [s for s, _ in plan_role(current(), [A], desired(**change))] == [step]
+    assert [step_name for step_name, _argument in plan_role(current(), [A], desired(**change))] == [step]
 
 
 def test_options_not_given_are_left_alone():
