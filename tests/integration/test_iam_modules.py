@@ -159,3 +159,22 @@ def test_managed_policy_info_region_sources(emulator, policy_arn, tmp_path, how)
     proc = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", "localhost,",
                            str(path)], capture_output=True, text=True, env=env, timeout=300, check=False)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+
+
+def test_iam_secret_access_checks_every_role_before_attaching_to_any(emulator, run_play):
+    """The role reads the roles to attach to with iam_service_role in check mode (no
+    amazon.aws.iam_role_info and its deprecation warning): a missing one fails the run, naming it,
+    before the policy is attached to the existing one."""
+    iam = emulator.client("iam")
+    iam.create_role(RoleName="imtest-worker", AssumeRolePolicyDocument=json.dumps(TRUST))
+    result = run_play([{"name": "Grant", "ansible.builtin.include_role": {"name": "secretsops.aws.iam_secret_access"},
+                        "vars": {"iam_secret_access_prefix": "prod/imtest",
+                                 "iam_secret_access_role_names": ["imtest-worker", "imtest-missing"]}}],
+                      extra_env={"ANSIBLE_DEPRECATION_WARNINGS": "1"})
+    assert result.rc != 0
+    check = result.by_name("secretsops.aws.iam_secret_access : Fail when a role to attach to does not exist")
+    messages = [item.get("msg", "") for item in check["results"] if item.get("failed")]
+    assert len(messages) == 1 and messages[0].startswith("IAM role imtest-missing (from iam_secret_access_role_names)")
+    assert "does not exist" in messages[0]
+    assert iam.list_attached_role_policies(RoleName="imtest-worker")["AttachedPolicies"] == []
+    assert "WARNING" not in result.stderr, result.stderr[-2000:]
