@@ -25,9 +25,10 @@ SHOP_VALUES = [
 ]
 
 
-def run_playbook(emulator, tmp_path, playbook, extra_vars=None):
-    """Run a playbook of the collection with the demo variables against the emulator."""
-    env = emulator.ansible_env(tmp_path)
+def run_playbook(emulator, tmp_path, playbook, extra_vars=None, env=None):
+    """Run a playbook of the collection with the demo variables against the emulator (``env``:
+    another environment than ``emulator.ansible_env``)."""
+    env = env or emulator.ansible_env(tmp_path)
     # The conftest emulator does not load AWS managed policies (MOTO_IAM_LOAD_MANAGED_POLICIES),
     # so the execution role gets only our read policy here.
     extra = dict({"iam_secret_access_execution_role_managed_policies": []}, **(extra_vars or {}))
@@ -151,3 +152,39 @@ def test_relative_report_dir_is_relative_to_the_working_directory(emulator, tmp_
     assert (run_dir / "reports" / "audit-prod-shop.html").is_file()
     assert not (elsewhere / "reports").exists()
     assert not os.path.exists(os.path.join(ROOT, "playbooks", "reports"))
+
+
+def env_without_region(emulator, tmp_path, **region_vars):
+    """The emulator's environment with no region from the environment or a config file (the
+    emulator wrapper sets both AWS_REGION and AWS_DEFAULT_REGION), plus ``region_vars``."""
+    env = emulator.ansible_env(tmp_path, AWS_CONFIG_FILE=str(tmp_path / "no-aws-config"), **region_vars)
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION"):
+        if name not in region_vars:
+            env.pop(name, None)
+    return env
+
+
+@pytest.mark.parametrize("how", ["AWS_REGION only", "secretsops_region only"])
+def test_audit_takes_the_region_like_every_module(emulator, tmp_path, how):
+    """Audit reads everything through modules, so the region comes from AWS_REGION (without
+    AWS_DEFAULT_REGION, which plain boto3 would need) or from secretsops_region with no region in
+    the environment at all. A region other than the default proves which one was used."""
+    region = "eu-west-2"
+    if how == "AWS_REGION only":
+        env, region_vars = env_without_region(emulator, tmp_path, AWS_REGION=region), {}
+    else:
+        env, region_vars = env_without_region(emulator, tmp_path), {"secretsops_region": region}
+    proc = run_playbook(emulator, tmp_path, "provision.yml", region_vars, env=env)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    assert emulator.client("secretsmanager", region=region).describe_secret(SecretId="prod/shop/jwt")["ARN"]
+    report_dir = tmp_path / "report"
+    proc = run_playbook(emulator, tmp_path, "audit.yml",
+                        dict(region_vars, secretsops_audit_report_dir=str(report_dir)), env=env)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    assert "NoRegionError" not in proc.stdout + proc.stderr
+    assert "Audit of prod/shop passed" in proc.stdout
+    assert f"/{region}:" in proc.stdout  # the summary names the region audited
+    md = (report_dir / "audit-prod-shop.md").read_text(encoding="utf-8")
+    assert any(line.startswith("| PASS | Read policy scoped to prod/shop/*") for line in md.splitlines())
+    assert f"secretsmanager:{region}:" in md
+    assert_no_values(proc.stdout, proc.stderr, md)
