@@ -166,7 +166,7 @@ def test_fanout_through_ansible_runner(emulator, tmp_path, monkeypatch, record_p
     # One target alone, then (after a reset) all six at forks 6: same work per target. A first,
     # unmeasured run of another target warms the emulator (IAM managed policies) and the caches.
     warm = host_name("us-east-1", "shop")
-    runner, _ = run(private_data_dir(emulator, tmp_path, "warm", inventory(solo=warm)), forks=1)
+    runner, _seconds = run(private_data_dir(emulator, tmp_path, "warm", inventory(solo=warm)), forks=1)
     assert runner.status == "successful", f"{runner.status}: {failed_tasks(runner)}; {recap(runner)}"
     emulator.reset()
     solo = host_name("eu-west-1", "billing")
@@ -190,7 +190,7 @@ def test_fanout_through_ansible_runner(emulator, tmp_path, monkeypatch, record_p
 
     # rotate across the same targets: each host's own secret, in its own region, with its profile.
     before = {h: jwt(emulator, h) for h in all_hosts}
-    runner, _ = run(private_data_dir(emulator, tmp_path, "rotate", inventory(), extravars={
+    runner, _seconds = run(private_data_dir(emulator, tmp_path, "rotate", inventory(), extravars={
         "secretsops_rotate_category": "jwt", "secretsops_rotate_keys": ["JWT_SECRET"]}), forks=6, playbook="rotate")
     assert runner.status == "successful", f"rotate: {failed_tasks(runner)}; {recap(runner)}"
     for name in all_hosts:
@@ -199,7 +199,7 @@ def test_fanout_through_ansible_runner(emulator, tmp_path, monkeypatch, record_p
 
     # One target's environment is invalid: it fails validation (no AWS call), the others still run.
     broken = host_name("ap-southeast-2", "shop")
-    runner, _ = run(private_data_dir(emulator, tmp_path, "broken", inventory(broken=broken)), forks=6)
+    runner, _seconds = run(private_data_dir(emulator, tmp_path, "broken", inventory(broken=broken)), forks=6)
     assert runner.status == "failed" and runner.rc != 0, recap(runner)
     assert runner.stats["failures"].get(broken, 0) > 0, recap(runner)
     failed = failed_tasks(runner)
