@@ -56,8 +56,9 @@ FORBIDDEN = (
     ".pytest_cache/", "Makefile", "pytest.ini", ".ansible-lint", "ansible.cfg",
     "requirements-",
 )
-# Demo inputs ship only when documented as examples: the README and provision.yml point to shop.yml.
-DEMO_DIR, DEMO_EXAMPLES = "playbooks/demo/", ("playbooks/demo/shop.yml",)
+# Demo inputs ship only when documented as examples: the README and provision.yml point to shop.yml,
+# the README and import_dotenv.yml to import_shop.yml.
+DEMO_DIR, DEMO_EXAMPLES = "playbooks/demo/", ("playbooks/demo/shop.yml", "playbooks/demo/import_shop.yml")
 OUR_REQUIREMENTS = ("boto3", "botocore", "python-dotenv")
 
 
