@@ -257,6 +257,7 @@ def test_two_rotations_at_once(emulator, app, tmp_path):
     winner = holder(emulator, "AWSCURRENT")
     assert winner != app, "AWSCURRENT is back on the value from before both rotations"
     assert "another change moved it" in loser and winner in loser, "the losing run does not name the winner's version"
+    assert "NOT rolled back" in loser, "the losing run does not say it left AWSCURRENT alone"
     assert holder(emulator, "AWSPREVIOUS") == app
     assert holder(emulator, "AWSPENDING") is None, "the losing run left its AWSPENDING label"
     assert value(emulator)["JWT_SECRET"] != OLD["JWT_SECRET"]
