@@ -76,10 +76,10 @@ def guide_app():
         "# jwt",
         f"JWT_SECRET=\"{values['jwt']}\"",
         f"JWT_REFRESH_SECRET={values['jwt_refresh']}   # rotated monthly",
-        "JWT_PRIVATE_KEY=\"-----BEGIN PRIVATE KEY-----",
+        "JWT_PRIVATE_KEY=\"-----BEGIN EXAMPLE KEY-----",
         values["key_body"][0],
         values["key_body"][1],
-        "-----END PRIVATE KEY-----\"",
+        "-----END EXAMPLE KEY-----\"",
         "",
         "# third parties",
         f"OPENAI_API_KEY={values['openai']}",
@@ -103,7 +103,7 @@ def guide_app():
         "DB_POOL_MAX": "10",
         "JWT_SECRET": values["jwt"],
         "JWT_REFRESH_SECRET": values["jwt_refresh"],
-        "JWT_PRIVATE_KEY": "-----BEGIN PRIVATE KEY-----\n" + "\n".join(values["key_body"]) + "\n-----END PRIVATE KEY-----",
+        "JWT_PRIVATE_KEY": "-----BEGIN EXAMPLE KEY-----\n" + "\n".join(values["key_body"]) + "\n-----END EXAMPLE KEY-----",
         "OPENAI_API_KEY": values["openai"],
         "OPENAI_ORG_ID": values["openai_org"],
         "POSTMARK_SERVER_TOKEN": values["postmark"],
@@ -138,7 +138,7 @@ def leak_forms(value):
     """Ways a value could show up: raw, JSON-escaped, each long line of it, base64 at each of
     the three byte alignments (the middle part, which does not depend on its neighbours)."""
     forms = {value, json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1]}
-    forms.update(line for line in value.splitlines() if len(line) >= 12 and "PRIVATE KEY" not in line)
+    forms.update(line for line in value.splitlines() if len(line) >= 12 and "EXAMPLE KEY" not in line)
     raw = value.encode("utf-8")
     for pad in range(3):
         encoded = base64.b64encode(b"\0" * pad + raw).decode()

@@ -59,11 +59,11 @@ RULES = {
     "multiline.dotenv": {
         "BEFORE": "1",
         "PRIVATE_KEY": (
-            "-----BEGIN PRIVATE KEY-----\n"
-            "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n"
+            "-----BEGIN EXAMPLE KEY-----\n"
+            "ZXhhbXBsZS1ub3QtYS1rZXk=\n"
             "NOT_A_KEY=this line is part of the value\n"
             "# nor is this a comment\n"
-            "-----END PRIVATE KEY-----"
+            "-----END EXAMPLE KEY-----"
         ),
         "AFTER": "2",
     },
@@ -110,7 +110,7 @@ RULES = {
         "STRIPE_SECRET_KEY": "sk_test_fake",
         "STRIPE_WEBHOOK_SECRET": "whsec_fake",
         "SENTRY_DSN": "https://public@o0.ingest.sentry.io/0",
-        "APP_SIGNING_KEY": "-----BEGIN EC PRIVATE KEY-----\nZmFrZS1rZXktbWF0ZXJpYWw=\n-----END EC PRIVATE KEY-----",
+        "APP_SIGNING_KEY": "-----BEGIN EC EXAMPLE KEY-----\nZmFrZS1rZXktbWF0ZXJpYWw=\n-----END EC EXAMPLE KEY-----",
         "EMPTY_OPTIONAL": "",
     },
 }
