@@ -87,7 +87,8 @@ def _current_value(client, desired, described):
 def reconcile(client, desired, check_mode=False, kms_equal=None, randbytes=os.urandom, _retried=False):
     """Bring one secret to ``desired``; returns dict(changed, changes, diff, secret).
 
-    Reads: DescribeSecret, GetSecretValue (only when a value or ``generate`` is given),
+    Reads: DescribeSecret, GetSecretValue (only when a value, ``generate``/``regenerate`` or
+    ``required_keys`` is given),
     GetResourcePolicy (only when ``resource_policy`` is given).  Writes only what the plan
     needs; nothing in check mode.  A CreateSecret that finds the name taken (a retry after a
     lost answer, or another pipeline) re-reads and re-plans once."""
