@@ -17,6 +17,10 @@ the shape it patches):
   emulator fails with "Unknown trail". AWS returns only the listed trails: names match trails
   whose home region is the request's region, ARNs match in any region, unknown entries are left
   out; an empty or missing list still returns every trail (moto's behaviour, as AWS).
+- IAM ``CreatePolicy`` accepts a name that a customer managed policy of the account already has
+  under another path; AWS refuses it with ``EntityAlreadyExists`` ("policy names are unique
+  within an account ... Paths do not affect the uniqueness"), which
+  ``secretsops.aws.iam_managed_policy`` reports naming the existing policy.
 """
 import json
 import sys
@@ -41,6 +45,20 @@ def _describe_trails_by_name_or_arn(original):
     return describe_trails
 
 
+def _create_policy_name_unique(original):
+    from moto.iam.exceptions import EntityAlreadyExists
+
+    def create_policy(self, description, path, policy_document, policy_name, tags):
+        prefix = f"arn:{self.partition}:iam::{self.account_id}:policy/"
+        for arn, policy in self.managed_policies.items():
+            if arn.startswith(prefix) and policy.name == policy_name:
+                raise EntityAlreadyExists(f"A policy called {policy_name} already exists. Duplicate names are not allowed.")
+        return original(self, description, path, policy_document, policy_name, tags)
+
+    create_policy.secretsops_patched = True
+    return create_policy
+
+
 def patch_moto():
     """Apply the corrections to the imported moto; return the names of those applied."""
     applied = []
@@ -53,6 +71,15 @@ def patch_moto():
         applied.append("cloudtrail:DescribeTrails honours trailNameList")
     except (ImportError, AttributeError) as exc:
         print(f"emulator_server: DescribeTrails not patched ({exc})", file=sys.stderr)
+    try:
+        from moto.iam.models import IAMBackend
+
+        original = IAMBackend.create_policy
+        if not getattr(original, "secretsops_patched", False):
+            IAMBackend.create_policy = _create_policy_name_unique(original)
+        applied.append("iam:CreatePolicy refuses a policy name taken under another path")
+    except (ImportError, AttributeError) as exc:
+        print(f"emulator_server: CreatePolicy not patched ({exc})", file=sys.stderr)
     return applied
 
 

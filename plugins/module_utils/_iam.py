@@ -142,12 +142,12 @@ def role_diff(current, attached_arns, desired):
 
 # -- AWS calls --------------------------------------------------------------------------------
 @AWSRetry.jittered_backoff()
-def _paginate(client, operation, **params):
+def paginate(client, operation, **params):
     """Every page of a list call as one result (the whole listing is retried on throttling)."""
     return client.get_paginator(operation).paginate(**params).build_full_result()
 
 
-def _ignore_missing(call, **params):
+def ignore_missing(call, **params):
     """A removal whose target is already gone (removed meanwhile, or by a lost earlier answer) is done."""
     try:
         call(aws_retry=True, **params)
@@ -162,17 +162,17 @@ def get_role(client, name):
 
 @IamErrorHandler.list_error_handler("list the role's attached policies", [])
 def list_attached_role_policies(client, name):
-    return _paginate(client, "list_attached_role_policies", RoleName=name)["AttachedPolicies"]
+    return paginate(client, "list_attached_role_policies", RoleName=name)["AttachedPolicies"]
 
 
 @IamErrorHandler.list_error_handler("list the role's inline policies", [])
 def list_role_policies(client, name):
-    return _paginate(client, "list_role_policies", RoleName=name)["PolicyNames"]
+    return paginate(client, "list_role_policies", RoleName=name)["PolicyNames"]
 
 
 @IamErrorHandler.list_error_handler("list the role's instance profiles", [])
 def list_instance_profiles_for_role(client, name):
-    return _paginate(client, "list_instance_profiles_for_role", RoleName=name)["InstanceProfiles"]
+    return paginate(client, "list_instance_profiles_for_role", RoleName=name)["InstanceProfiles"]
 
 
 @IamErrorHandler.common_error_handler("create role")
@@ -207,7 +207,7 @@ def apply_role_step(client, name, step, argument):
     elif step == "attach":
         client.attach_role_policy(RoleName=name, PolicyArn=argument, aws_retry=True)
     elif step == "detach":
-        _ignore_missing(client.detach_role_policy, RoleName=name, PolicyArn=argument)
+        ignore_missing(client.detach_role_policy, RoleName=name, PolicyArn=argument)
     else:  # pragma: no cover - plan_role makes only the steps above
         raise ValueError(step)
 
@@ -215,12 +215,12 @@ def apply_role_step(client, name, step, argument):
 @IamErrorHandler.deletion_error_handler("delete the role")
 def delete_role_and_links(client, name, attached, inline, profiles):
     for profile in profiles:
-        _ignore_missing(client.remove_role_from_instance_profile,
+        ignore_missing(client.remove_role_from_instance_profile,
                         InstanceProfileName=profile["InstanceProfileName"], RoleName=name)
     for policy in attached:
-        _ignore_missing(client.detach_role_policy, RoleName=name, PolicyArn=policy["PolicyArn"])
+        ignore_missing(client.detach_role_policy, RoleName=name, PolicyArn=policy["PolicyArn"])
     for policy_name in inline:
-        _ignore_missing(client.delete_role_policy, RoleName=name, PolicyName=policy_name)
+        ignore_missing(client.delete_role_policy, RoleName=name, PolicyName=policy_name)
     client.delete_role(RoleName=name, aws_retry=True)
     return True
 
@@ -237,12 +237,12 @@ def get_policy_version(client, arn, version_id):
 
 @IamErrorHandler.common_error_handler("list the entities the managed policy is attached to")
 def list_entities_for_policy(client, arn):
-    return _paginate(client, "list_entities_for_policy", PolicyArn=arn)
+    return paginate(client, "list_entities_for_policy", PolicyArn=arn)
 
 
 @IamErrorHandler.common_error_handler("list the customer managed policies")
 def find_local_policy_arn(client, name):
-    for policy in _paginate(client, "list_policies", Scope="Local")["Policies"]:
+    for policy in paginate(client, "list_policies", Scope="Local")["Policies"]:
         if policy["PolicyName"] == name:
             return policy["Arn"]
     return None

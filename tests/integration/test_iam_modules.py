@@ -12,6 +12,7 @@ import sys
 
 import pytest
 import yaml
+from aws_recorder import Faults
 
 pytestmark = pytest.mark.integration
 
@@ -178,3 +179,104 @@ def test_iam_secret_access_checks_every_role_before_attaching_to_any(emulator, r
     assert "does not exist" in messages[0]
     assert iam.list_attached_role_policies(RoleName="imtest-worker")["AttachedPolicies"] == []
     assert "WARNING" not in result.stderr, result.stderr[-2000:]
+
+
+# -- secretsops.aws.iam_managed_policy ---------------------------------------------------------
+POLICY = "imtest-managed"
+ACCOUNT = "123456789012"  # moto's default account
+
+
+def policy_task(**overrides):
+    args = {"name": POLICY, "account_id": ACCOUNT, "partition": "aws", "policy": READ,
+            "description": "read prod/shop", "only_version": True, "tags": {"Application": "shop"}}
+    args.update(overrides)
+    return [{"name": "Policy", "secretsops.aws.iam_managed_policy": args, "register": "policy"}]
+
+
+def test_managed_policy_lifecycle_by_arn(emulator, run_play):
+    iam = emulator.client("iam")
+    arn = f"arn:aws:iam::{ACCOUNT}:policy/{POLICY}"
+
+    result = run_play(policy_task(), check=True, diff=True)
+    assert result.rc == 0 and result[0]["changed"] is True, result.summary()
+    assert result[0]["policy"] == {} and result[0]["diff"]["after"]["document"] == READ
+    assert emulator.writes() == []
+
+    result = run_play(policy_task())
+    assert result.rc == 0 and result[0]["changed"] is True, result.summary()
+    policy = result[0]["policy"]
+    assert policy["arn"] == arn and policy["document"] == READ and policy["tags"] == {"Application": "shop"}
+    assert iam.get_policy(PolicyArn=arn)["Policy"]["Description"] == "read prod/shop"
+
+    # The repeat: changed=false, no write, and no ListPolicies walk (read by ARN).
+    emulator.recorder.reset()
+    for check in (True, False):
+        result = run_play(policy_task(policy=json.dumps(READ)), check=check)
+        assert result.rc == 0 and result[0]["changed"] is False, result.summary()
+    ops = [op.split(":")[-1] for op in emulator.recorder.calls()]
+    assert emulator.writes() == []
+    assert "ListPolicies" not in ops and ops.count("GetPolicy") == 2, ops
+    assert not result[0].get("warnings"), result[0].get("warnings")
+
+    # A new document: a new default version; only_version leaves one version. Tags purged.
+    newer = dict(READ, Statement=[dict(READ["Statement"][0], Sid="Newer")])
+    iam.create_policy_version(PolicyArn=arn, PolicyDocument=json.dumps(READ))  # someone's extra version
+    result = run_play(policy_task(policy=newer, tags={"Team": "secops"}), diff=True)
+    assert result.rc == 0 and result[0]["changed"] is True, result.summary()
+    assert result[0]["policy"]["document"] == newer and result[0]["policy"]["tags"] == {"Team": "secops"}
+    assert result[0]["diff"]["before"]["document"] == READ and result[0]["diff"]["after"]["document"] == newer
+    versions = iam.list_policy_versions(PolicyArn=arn)["Versions"]
+    assert [v["IsDefaultVersion"] for v in versions] == [True], versions
+
+    # A different description is a warning, not a change (IAM cannot change it).
+    result = run_play(policy_task(policy=newer, tags={"Team": "secops"}, description="other"))
+    assert result.rc == 0 and result[0]["changed"] is False, result.summary()
+    assert any("description cannot be changed" in w for w in result[0].get("warnings", [])), result[0]
+
+    # Delete: detached from the role first; the repeat is a no-op.
+    iam.create_role(RoleName="imtest-user-of-policy", AssumeRolePolicyDocument=json.dumps(TRUST))
+    iam.attach_role_policy(RoleName="imtest-user-of-policy", PolicyArn=arn)
+    absent = [{"name": "Delete", "secretsops.aws.iam_managed_policy": {"name": POLICY, "state": "absent"}}]
+    result = run_play(absent, check=True)
+    assert result.rc == 0 and result[0]["changed"] is True, result.summary()
+    assert iam.get_policy(PolicyArn=arn)
+    result = run_play(absent)  # no account_id: one GetCallerIdentity finds it
+    assert result.rc == 0 and result[0]["changed"] is True, result.summary()
+    assert iam.list_attached_role_policies(RoleName="imtest-user-of-policy")["AttachedPolicies"] == []
+    assert POLICY not in [p["PolicyName"] for p in iam.list_policies(Scope="Local")["Policies"]]
+    emulator.recorder.reset()
+    result = run_play(absent)
+    assert result.rc == 0 and result[0]["changed"] is False, result.summary()
+    assert emulator.writes() == []
+
+
+def test_managed_policy_lost_create_answer_converges(emulator, run_play):
+    emulator.recorder.set_faults(Faults(rate=1.0, seed=1, kinds=("500",), placement="after",
+                                        operations=("CreatePolicy",), max_in_a_row=1))
+    result = run_play(policy_task())
+    emulator.recorder.set_faults(None)
+    assert result.rc == 0 and result[0]["changed"] is True, result.summary()
+    assert [call.operation.split(":")[-1] for call in emulator.recorder.injected()] == ["CreatePolicy"]
+    assert result[0]["policy"]["document"] == READ
+    assert len(emulator.client("iam").list_policy_versions(PolicyArn=result[0]["policy"]["arn"])["Versions"]) == 1
+
+
+def test_managed_policy_name_taken_under_another_path(emulator, run_play):
+    emulator.client("iam").create_policy(PolicyName=POLICY, Path="/other/", PolicyDocument=json.dumps(READ))
+    emulator.recorder.reset()
+    result = run_play(policy_task())
+    assert result.rc != 0
+    assert f"already exists as arn:aws:iam::{ACCOUNT}:policy/other/{POLICY}" in result[0]["msg"], result.summary()
+    assert [op.split(":")[-1] for op in emulator.writes()] == ["CreatePolicy"]  # refused by IAM, nothing written
+
+
+@pytest.mark.parametrize("args, message", [
+    ({"policy": None}, "policy is required with state=present"),
+    ({"policy": "{not json"}, "policy is not valid JSON"),
+    ({"policy": "[1, 2]"}, "policy must be a JSON object"),
+    ({"path": "/a//b/"}, "path '/a//b/' has an empty segment"),
+])
+def test_managed_policy_bad_input_fails_before_any_call(emulator, run_play, args, message):
+    result = run_play(policy_task(**args))
+    assert result.rc != 0 and message in result[0]["msg"], result.summary()
+    assert emulator.recorder.calls() == []
