@@ -8,7 +8,7 @@ module: iam_managed_policy
 short_description: Manage a customer managed IAM policy, read by its ARN
 version_added: 0.2.0
 description:
-  - Creates, updates or deletes a customer managed IAM policy: its document (a new default version when
+  - Creates, updates or deletes a customer managed IAM policy - its document (a new default version when
     the document differs as data), tags, and with O(only_version) the removal of its other versions.
   - The policy is read by its ARN, C(arn:PARTITION:iam::ACCOUNT_ID:policy/PATH/NAME), built from
     O(account_id), O(partition), O(path) and O(name) - one C(GetPolicy) call.
