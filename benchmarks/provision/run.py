@@ -166,8 +166,8 @@ def attribute_calls(report, timed_calls):
 
 
 def measure(count, repeat, latencies, workloads=tuple(WORKLOADS)):
-    """(samples {(latency ms, workload, side, run): row}, attribution of A's second run at the
-    first latency {side: [(task, seconds, operations)]})."""
+    """(samples {(latency ms, workload, side, run): row}, attribution of A's runs at the first
+    latency {run: {side: [(task, seconds, operations)]}})."""
     # As tools/emulator.py: AWS managed policies exist (the execution role attaches
     # AmazonECSTaskExecutionRolePolicy on both sides).
     with _common.emulator("secretsops-provision-bench-", MOTO_IAM_LOAD_MANAGED_POLICIES="true") as bench:
@@ -205,8 +205,9 @@ def measure(count, repeat, latencies, workloads=tuple(WORKLOADS)):
                                 ops={op: ops.count(op) for op in sorted(set(ops))},
                                 write_ops=sorted({op for op in ops if is_write(op)}),
                             )
-                            if wid == "A" and run == "second" and ms == latencies[0]:
-                                attribution[side] = attribute_calls(report, [(t, short(op)) for t, op in recorder.timed_calls()])
+                            if wid == "A" and ms == latencies[0]:
+                                attribution.setdefault(run, {})[side] = attribute_calls(
+                                    report, [(t, short(op)) for t, op in recorder.timed_calls()])
         recorder.latency = 0.0
         bench.reset_moto()
         for row in samples.values():
@@ -319,13 +320,13 @@ def main(argv=None):
           + "; ".join(f"{run} run {t} s / {c} calls" for run, (t, c) in ISSUE_ANCHOR.items()))
     print("\nOperations per run:")
     print(operations(samples))
-    if attribution:
-        print(f"\nWorkload A, second (no-change) run, {latency_label(args.latency_ms[0])}: calls per task")
-        print(attribution_table(attribution))
+    for run in RUNS if "A" in args.workloads else ():
+        print(f"\nWorkload A, {run} run, {latency_label(args.latency_ms[0])}: calls and seconds per task")
+        print(attribution_table(attribution.get(run, {})))
     if args.json:
         _common.write_json(args.json, header, [dict(latency_ms=ms, workload=wid, side=side, run=run, **row)
                                                for (ms, wid, side, run), row in samples.items()],
-                           attribution_A_second=attribution)
+                           attribution_A=attribution)
     return 0
 
 
