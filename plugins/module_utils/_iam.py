@@ -216,7 +216,7 @@ def apply_role_step(client, name, step, argument):
 def delete_role_and_links(client, name, attached, inline, profiles):
     for profile in profiles:
         ignore_missing(client.remove_role_from_instance_profile,
-                        InstanceProfileName=profile["InstanceProfileName"], RoleName=name)
+                       InstanceProfileName=profile["InstanceProfileName"], RoleName=name)
     for policy in attached:
         ignore_missing(client.detach_role_policy, RoleName=name, PolicyArn=policy["PolicyArn"])
     for policy_name in inline:
