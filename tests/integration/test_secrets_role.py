@@ -122,19 +122,3 @@ def test_a_secret_scheduled_for_deletion_is_restored_once(emulator, run_play):
     assert third.rc == 0, third.summary()
     assert not third.by_name("secretsops.aws.secrets : Reconcile every secret under the prefix")["changed"]
     assert emulator.writes() == []
-
-
-def test_short_json_values_do_not_mask_names_and_arns(emulator, run_play):
-    # ansible-core hides each leaf value of a no_log mapping wherever it occurs in the result: a
-    # value "shop" or 1 would have turned the returned names and ARNs into roletest/********/db.
-    items = [{"category": "db", "json": {"DB_NAME": "shop", "DB_PORT": 1, "NESTED": {"ROLE": "roletest"}}},
-             {"category": "plain", "json": {"REGION": "us-east-1"}}]
-    result = run_play(role_task(items) + [
-        {"name": "show", "ansible.builtin.debug": {"msg": "{{ secrets_arns }}"}}])
-    assert result.rc == 0, result.summary()
-    real = {s["Name"]: s["ARN"] for s in emulator.client("secretsmanager").list_secrets()["SecretList"]}
-    assert result.by_name("show")["msg"] == {"db": real[f"{PREFIX}/db"], "plain": real[f"{PREFIX}/plain"]}
-    bulk = result.by_name("secretsops.aws.secrets : Reconcile every secret under the prefix")
-    assert [item["name"] for item in bulk["results"]] == [f"{PREFIX}/db", f"{PREFIX}/plain"]
-    value = json.loads(emulator.client("secretsmanager").get_secret_value(SecretId=f"{PREFIX}/db")["SecretString"])
-    assert value == {"DB_NAME": "shop", "DB_PORT": 1, "NESTED": {"ROLE": "roletest"}}
