@@ -122,3 +122,19 @@ def test_a_secret_scheduled_for_deletion_is_restored_once(emulator, run_play):
     assert third.rc == 0, third.summary()
     assert not third.by_name("secretsops.aws.secrets : Reconcile every secret under the prefix")["changed"]
     assert emulator.writes() == []
+
+
+def test_an_arn_masked_by_ansible_core_is_published_as_unknown(emulator, run_play):
+    # ansible-core hides each leaf value of a no_log mapping wherever it occurs in the result: the
+    # value "shop" turns the returned ARNs into ...:secret:roletest/********/db-xxxxxx. The role
+    # publishes "" for such an ARN (unknown), never the masked text.
+    masked = [{"category": "db", "json": {"DB_NAME": "shop"}}, {"category": "cache", "json": {"HOST": "c.example"}}]
+    result = run_play(role_task(masked) + [{"name": "show", "ansible.builtin.debug": {"msg": "{{ secrets_arns }}"}}])
+    assert result.rc == 0, result.summary()
+    assert result.by_name("show")["msg"] == {"db": "", "cache": ""}
+
+    real = {s["Name"]: s["ARN"] for s in emulator.client("secretsmanager").list_secrets()["SecretList"]}
+    clean = [{"category": "db", "json": {"DB_NAME": "example-db"}}, {"category": "cache", "json": {"HOST": "c.example"}}]
+    result = run_play(role_task(clean) + [{"name": "show", "ansible.builtin.debug": {"msg": "{{ secrets_arns }}"}}])
+    assert result.rc == 0, result.summary()
+    assert result.by_name("show")["msg"] == {"db": real[f"{PREFIX}/db"], "cache": real[f"{PREFIX}/cache"]}
