@@ -19,6 +19,7 @@ Workloads (see README.md):
   c  20 hosts (inventory of local hosts, default forks) x a loop over the same 6 secrets
   c6 20 hosts x one lookup of the same 6 terms (informative, not an issue target)
   d  the trivial-lookup floor: workload (a)'s loop with ansible.builtin.env
+  db the floor of (b): one task, one ansible.builtin.env lookup (informative)
   dc the floor of (c): 20 hosts x a loop of 6 ansible.builtin.env lookups (informative)
   and a reference row for (a): the same loop with the least a botocore-based lookup can do
   (sdk_minimum/: one botocore client, one GetSecretValue per term; informative)
@@ -53,6 +54,7 @@ SDK_MINIMUM_PLUGIN = "benchprobe.sdk.get_secret_value"
 SDK_MINIMUM_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sdk_minimum")
 LABELS = list(PLUGINS) + [SDK_MINIMUM, "floor"]
 FLOOR = "ansible.builtin.env"
+FLOORS = ("d", "db", "dc")  # floors: the workloads run with FLOOR only
 
 
 def secret_names():
@@ -98,6 +100,7 @@ def workloads(plugin, extra=""):
         "c6": ("benchhosts", [{"name": "Read 6 terms at once", "no_log": True,
                                "ansible.builtin.set_fact": {"bench_value": "{{ lookup('%s', *bench_shared%s) }}" % (plugin, extra)}}]),
         "d": ("bench1", [loop_task(floor, "bench_names")]),
+        "db": ("bench1", [{"name": "One trivial lookup", "ansible.builtin.set_fact": {"bench_value": floor}}]),
         "dc": ("benchhosts", [loop_task(floor, "bench_shared")]),
     }
 
@@ -125,7 +128,7 @@ def write_plans(workdir):
     plans = []
     for label, (plugin, extra) in PLUGINS.items():
         for wid, (hosts, tasks) in workloads(plugin, extra).items():
-            if wid in ("d", "dc"):
+            if wid in FLOORS:
                 continue
             path = os.path.join(workdir, f"{wid}-{label.replace(' ', '_')}.yml")
             write_yaml(path, play(hosts, tasks))
@@ -134,7 +137,7 @@ def write_plans(workdir):
     path = os.path.join(workdir, "a-sdk-minimum.yml")
     write_yaml(path, play(hosts, tasks))
     plans.append(("a", SDK_MINIMUM, path))
-    for wid in ("d", "dc"):
+    for wid in FLOORS:
         hosts, tasks = workloads(FLOOR)[wid]
         path = os.path.join(workdir, f"{wid}-floor.yml")
         write_yaml(path, play(hosts, tasks))
@@ -178,6 +181,7 @@ DESCRIPTIONS = {
     "c": "(c) 20 hosts x loop of 6",
     "c6": "(c') 20 hosts x one 6-term lookup",
     "d": "(d) floor: env lookup loop of 50",
+    "db": "(d'') floor of (b): one env lookup",
     "dc": "(d') floor: 20 hosts x env loop of 6",
 }
 
@@ -199,30 +203,44 @@ def table(results, latencies):
 
 
 def targets(results, latencies):
+    """Issue 14's targets (PASS/FAIL), then informative ratios (no target).
+
+    (a) against the reference row and amazon.aws, and the API call counts, on the first latency
+    given (loopback by default); (b) and (c) against amazon.aws at 20 ms/call, when measured."""
     def t(ms, wid, label):
         return results[(ms, wid, label)]["median"]
 
     def c(ms, wid, label):
         return results[(ms, wid, label)]["calls"]
 
-    checks = []
-    base = latencies[0]  # issue 4's targets: on loopback when measured (the first latency given)
+    base = latencies[0]
     at = "" if not base else f" at {latency_label(base)}"
-    checks += [
-        (f"(a) <= 1.5x the floor{at}", t(base, "a", "secretsops") / t(base, "d", "floor"), "x floor", lambda v: v <= 1.5),
-        (f"(a) >= 3.5x faster than amazon.aws{at}", t(base, "a", "amazon.aws") / t(base, "a", "secretsops"), "x faster", lambda v: v >= 3.5),
+    checks = [
+        (f"(a) <= 1.10x the botocore minimum (reference){at}", t(base, "a", "secretsops") / t(base, "a", SDK_MINIMUM),
+         "x reference", lambda v: v <= 1.10),
+        (f"(a) >= 4x faster than amazon.aws{at}", t(base, "a", "amazon.aws") / t(base, "a", "secretsops"), "x faster", lambda v: v >= 4),
         ("(b) <= 3 API calls", c(base, "b", "secretsops"), "calls", lambda v: v <= 3),
         ("(c) <= 6 API calls", c(base, "c", "secretsops"), "calls", lambda v: v <= 6),
-        (f"(c) >= 2x faster than amazon.aws{at}", t(base, "c", "amazon.aws") / t(base, "c", "secretsops"), "x faster", lambda v: v >= 2),
     ]
-    if (base, "a", SDK_MINIMUM) in results:
-        minimum = t(base, "a", SDK_MINIMUM) / t(base, "d", "floor")
-        checks.append((f"(a) reference: botocore minimum vs the floor{at}", minimum, "x floor", lambda v: v <= 1.5))
-    if 20.0 in latencies:  # issue 14 item 4: (b) and (c) where every call costs 20 ms
+    slow = 20.0 if 20.0 in latencies else None
+    if slow is not None:
         for wid in ("b", "c"):
-            checks.append((f"({wid}) >= 5x faster than amazon.aws at {latency_label(20.0)} (issue 14)",
-                           t(20.0, wid, "amazon.aws") / t(20.0, wid, "secretsops"), "x faster", lambda v: v >= 5))
-    return _common.targets_table(checks, digits=2)
+            checks.append((f"({wid}) >= 5x faster than amazon.aws at {latency_label(slow)}",
+                           t(slow, wid, "amazon.aws") / t(slow, wid, "secretsops"), "x faster", lambda v: v >= 5))
+    info = [
+        (f"(a) vs the floor (d){at} (issue 4's <= 1.5x)", t(base, "a", "secretsops") / t(base, "d", "floor"), "x floor"),
+        (f"(a) reference vs the floor (d){at}", t(base, "a", SDK_MINIMUM) / t(base, "d", "floor"), "x floor"),
+        (f"(c) faster than amazon.aws{at} (issue 4's >= 2x)", t(base, "c", "amazon.aws") / t(base, "c", "secretsops"), "x faster"),
+    ]
+    if slow is not None:
+        # The most any lookup could gain: amazon.aws against Ansible alone doing the same tasks.
+        info += [(f"(b) ceiling at {latency_label(slow)}: amazon.aws vs the floor of (b) (d'')",
+                  t(slow, "b", "amazon.aws") / t(slow, "db", "floor"), "x faster"),
+                 (f"(c) ceiling at {latency_label(slow)}: amazon.aws vs the floor of (c) (d')",
+                  t(slow, "c", "amazon.aws") / t(slow, "dc", "floor"), "x faster")]
+    lines = [_common.targets_table(checks, digits=2)]
+    lines += [f"| {label} | {value:.2f} {unit} | info |" for label, value, unit in info]
+    return "\n".join(lines)
 
 
 def main(argv=None):

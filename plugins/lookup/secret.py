@@ -156,6 +156,7 @@ from ansible.module_utils.parsing.convert_bool import BOOLEANS
 from ansible.utils.display import Display
 
 from ansible_collections.amazon.aws.plugins.plugin_utils.botocore import get_aws_connection_info
+from ansible_collections.amazon.aws.plugins.plugin_utils.botocore import get_aws_region
 from ansible_collections.amazon.aws.plugins.plugin_utils.lookup import AWSLookupBase
 
 from ansible_collections.secretsops.aws.plugins.module_utils._secretsmanager.api import retry_decorator
@@ -171,6 +172,8 @@ from ansible_collections.secretsops.aws.plugins.plugin_utils._terms import selec
 display = Display()
 _SKIP = object()
 _BOOL_OPTIONS = ("bypath", "merge", "shared_cache")
+# What the default region (no region option) can depend on besides the profile option.
+_REGION_ENV = ("AWS_DEFAULT_REGION", "AWS_REGION", "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_CONFIG_FILE")
 _OPTIONS = ("key", "version_stage", "version_id", "bypath", "merge", "on_missing", "on_denied",
             "on_deleted", "default", "cache_ttl", "shared_cache", "binary")
 
@@ -184,7 +187,12 @@ class LookupModule(AWSLookupBase):
         wrong = [name for name in _BOOL_OPTIONS if name in kwargs and not _is_boolean(kwargs[name])]
         if wrong:
             raise AnsibleLookupError(f"secretsops.aws.secret: {', '.join(wrong)} must be true or false")
-        super().run(terms, variables, **kwargs)
+        if not STATE.sdk_checked:
+            # What AWSLookupBase.run does, minus the SDK version check on every call: the SDK
+            # cannot change within a process (its warning would be shown once anyway).
+            self.require_aws_sdk()
+            STATE.sdk_checked = True
+        self.set_options(var_options=variables, direct=kwargs)
         opts = {name: self.get_option(name) for name in _OPTIONS}
         opts["has_default"] = "default" in kwargs
         if opts["cache_ttl"] < 0:
@@ -208,6 +216,8 @@ class LookupModule(AWSLookupBase):
     def _connection(self):
         """(conn_key, client factory, where): the client is made (and pooled per process) only
         when a value must really be fetched, so a cache hit costs no boto3 client."""
+        if not self.get_option("region"):
+            self._set_default_region()
         region, endpoint, params = get_aws_connection_info(self)
         material = repr((region, endpoint, sorted((k, str(v)) for k, v in params.items()),
                          os.environ.get("AWS_PROFILE"), os.environ.get("AWS_ACCESS_KEY_ID")))
@@ -220,6 +230,17 @@ class LookupModule(AWSLookupBase):
 
         where = {"region": region, "endpoint": endpoint or os.environ.get("AWS_ENDPOINT_URL") or f"https://secretsmanager.{region}.amazonaws.com"}
         return conn_key, factory, where
+
+    def _set_default_region(self):
+        """Without a region option, amazon.aws asks a new boto3 Session for the default region
+        (the profile's, AWS_DEFAULT_REGION) each time connection settings are read: ~5 ms, on
+        every lookup of a loop.  Ask amazon.aws once per process and these settings, and give
+        its answer as the region option."""
+        key = (self.get_option("profile"),) + tuple(os.environ.get(name) for name in _REGION_ENV)
+        if key not in STATE.regions:
+            STATE.regions[key] = get_aws_region(self)
+        if STATE.regions[key]:
+            self.set_option("region", STATE.regions[key])
 
     def _values(self, reader, parsed, opts):
         wanted = []
@@ -286,6 +307,8 @@ def _is_boolean(value):
 def _unknown_options(definitions, given):
     """Keyword options not defined for this plugin (names and aliases), sorted.  Ansible
     ignores unknown lookup keywords, so a typo (``bypth=true``) would otherwise pass silently."""
+    if not given:
+        return []
     known = set(definitions)
     for spec in definitions.values():
         known.update((spec or {}).get("aliases") or ())

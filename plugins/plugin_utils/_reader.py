@@ -33,19 +33,24 @@ display = Display()
 class ProcessState:
     """What must outlive one lookup call in this process: clients per connection key, cached
     GetSecretValue-shaped entries, the connection keys for which BatchGetSecretValue was
-    denied, and the shared cache broker (a BrokerClient once connected, False when unavailable)."""
+    denied, the shared cache broker (a BrokerClient once connected, False when unavailable),
+    the default region per profile/environment (when no region option is given), and whether
+    amazon.aws' SDK version check has run."""
 
     def __init__(self):
         self.clients = {}
         self.cache = {}
         self.batch_denied = set()
         self.broker = None
+        self.regions = {}
+        self.sdk_checked = False
 
     def clear(self):
         """Forget cached values and clients (tests; a long-lived controller process)."""
         self.cache.clear()
         self.clients.clear()
         self.batch_denied.clear()
+        self.regions.clear()
 
 
 STATE = ProcessState()

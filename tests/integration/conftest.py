@@ -10,7 +10,8 @@
   and returns the session object (``.url``, ``.moto_url``, ``.recorder``, ``.client(service)``).
 - ``run_play`` (function): ``run_play(tasks, check=False, diff=False, extra_env=None, vars=None)``
   writes the tasks into a playbook (localhost, local connection, no facts) and runs
-  ``ansible-playbook`` with the ``ansible.posix.json`` callback; returns a ``PlayResult`` with
+  ``ansible-playbook`` with the ``ansible.posix.json`` callback (``extra_env`` is added to the
+  environment; a ``None`` value removes that variable); returns a ``PlayResult`` with
   ``.rc``, ``.stdout``, ``.stderr`` and ``.tasks`` (the ``hosts.localhost`` result of each task,
   in order, each with the task name added as ``_task``).
 """
@@ -176,6 +177,7 @@ def run_play(emulator, tmp_path):
         path = tmp_path / f"play{counter['n']}.yml"
         path.write_text(yaml.safe_dump(play, sort_keys=False))
         env = emulator.ansible_env(tmp_path, ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", **(extra_env or {}))
+        env = {key: value for key, value in env.items() if value is not None}  # extra_env None: unset
         command = [os.path.join(BIN, "ansible-playbook"), "-i", "localhost,", str(path)]
         if check:
             command.append("--check")

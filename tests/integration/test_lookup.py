@@ -200,6 +200,34 @@ def test_cache(run_play, emulator):
     assert len(value_reads(emulator)) == 2, f"cache_ttl=0 read {len(value_reads(emulator))} times"
 
 
+@pytest.mark.parametrize("source", ["AWS_DEFAULT_REGION", "config file"])
+def test_default_region_without_region_option(run_play, emulator, tmp_path, source):
+    """No region option (AWS_REGION unset): the region comes from AWS_DEFAULT_REGION or the
+    config file's default profile, as amazon.aws resolves it, for every item of a loop (the
+    lookup asks once per process), and errors name it."""
+    sm = emulator.client("secretsmanager")
+    for index in range(3):
+        sm.create_secret(Name=f"prod/region/s{index}", SecretString=json.dumps({"K": VALUE, "I": index}))
+    env = {"AWS_REGION": None}
+    if source == "config file":
+        config = tmp_path / "aws-config"
+        config.write_text("[default]\nregion = us-east-1\n")
+        env.update(AWS_DEFAULT_REGION=None, AWS_CONFIG_FILE=str(config))
+    emulator.recorder.reset()
+    loop_task = {
+        "name": "read in a loop",
+        "ansible.builtin.assert": {"that": [f"lookup('{L}', 'prod/region/s' ~ item) == {{'K': exp, 'I': item}}"],
+                                   "quiet": True, "fail_msg": "loop read failed"},
+        "loop": [0, 1, 2],
+    }
+    missing = dict(check("missing", f"lookup('{L}', 'prod/region/nothere') == 1"), ignore_errors=True)
+    result = run_play([loop_task, missing], vars={"exp": VALUE}, extra_env=env)
+    assert not result[0].get("failed"), result.summary()
+    assert VALUE not in result.stdout and VALUE not in result.stderr, HIDDEN
+    assert len(value_reads(emulator)) == 4
+    assert result[1].get("failed") is True and "us-east-1" in result[1]["msg"], result[1].get("msg")
+
+
 def test_missing_secret_error_names_secret_region_endpoint(run_play, emulator):
     task = dict(check("missing", f"lookup('{L}', 'prod/shop/nothere') == 1"), ignore_errors=True)
     result = run_play([task])
