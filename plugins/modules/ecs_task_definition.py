@@ -142,7 +142,9 @@ def main():
     error = None
     try:
         client = module.client("ecs", retry_decorator=AWSRetry.jittered_backoff())
-        register_client = module.client("ecs", config={"retries": {"max_attempts": 1}})
+        # botocore's max_attempts counts retries (legacy mode) or is turned into total attempts + 1
+        # (standard mode): 0 is a single attempt in both.
+        register_client = module.client("ecs", config={"retries": {"max_attempts": 0}})
         changed, revision = ensure_registered(client, register_client, desired_definition(module.params), module.check_mode)
         result["changed"] = changed
         if revision:

@@ -73,6 +73,21 @@ def test_lost_answer_registers_no_duplicate(emulator, run_play):
     assert len(active_revisions(emulator)) == 1, "the lost answer led to a second identical revision"
 
 
+def test_register_is_sent_once_then_a_read_decides(emulator, run_play):
+    # A throttling answer to a call the emulator applied, twice in a row: an SDK retry of
+    # RegisterTaskDefinition would register an identical second revision before any read.
+    emulator.recorder.set_faults(Faults(rate=1.0, seed=1, kinds=("throttle",), placement="after",
+                                        operations=("RegisterTaskDefinition",), max_in_a_row=2))
+    result = run_play(register_task())
+    emulator.recorder.set_faults(None)
+    assert result.rc == 0 and result[0]["changed"], result.summary()
+    registers = [op for op in emulator.calls("") if op.endswith(":RegisterTaskDefinition")]
+    assert registers == ["amazonec2containerservicev20141113:RegisterTaskDefinition"], registers
+    ecs = emulator.client("ecs")
+    assert len(ecs.list_task_definitions(familyPrefix=FAMILY, status="ACTIVE")["taskDefinitionArns"]) == 1
+    assert ecs.list_task_definitions(familyPrefix=FAMILY, status="INACTIVE")["taskDefinitionArns"] == []
+
+
 def test_two_runs_at_once_end_on_one_revision(emulator, tmp_path):
     # Slow reads make both runs see "no revision yet" and both register: a real race.
     emulator.recorder.set_faults(Faults(rate=1.0, seed=1, kinds=("slow",), slow_seconds=4.0,
