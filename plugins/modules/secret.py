@@ -172,6 +172,11 @@ options:
 notes:
   - Secret values are C(no_log). Errors name the AWS action and the secret; an access denial says
     which IAM permission is missing.
+  - ansible-core hides every C(no_log) value wherever it occurs in a module's result, and of a JSON value
+    each leaf value; a short value such as V(shop), V(1) or V(us-east-1) therefore shows as C(********)
+    inside the returned names and ARNs (the values themselves are never returned). The role
+    C(secretsops.aws.secrets) rebuilds such ARNs from the names it knows; M(secretsops.aws.secret_info)
+    returns them unmasked.
   - "AWS APIs used: DescribeSecret, GetSecretValue, GetResourcePolicy (reads); CreateSecret,
     PutSecretValue, UpdateSecret, RestoreSecret, TagResource, UntagResource, PutResourcePolicy,
     DeleteResourcePolicy, ReplicateSecretToRegions, RemoveRegionsFromReplication, DeleteSecret (writes);

@@ -177,6 +177,11 @@ options:
     type: int
     default: 48
 notes:
+  - ansible-core hides every C(no_log) value wherever it occurs in a module's result, and of a JSON value
+    each leaf value; a short value such as V(shop), V(1) or V(us-east-1) therefore shows as C(********)
+    inside the returned names and ARNs (the values themselves are never returned). The role
+    C(secretsops.aws.secrets) rebuilds such ARNs from the names it knows; M(secretsops.aws.secret_info)
+    returns them unmasked.
   - "AWS APIs used: ListSecrets, BatchGetSecretValue (or GetSecretValue), DescribeSecret (after a change,
     or for managed replicas), GetResourcePolicy (for managed policies), and the write calls of
     M(secretsops.aws.secret)."
