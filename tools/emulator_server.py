@@ -59,27 +59,36 @@ def _create_policy_name_unique(original):
     return create_policy
 
 
+def _corrections():
+    """(description, owner class loader, attribute, patch factory) for every correction."""
+    def cloudtrail_response():
+        from moto.cloudtrail.responses import CloudTrailResponse
+        return CloudTrailResponse
+
+    def iam_backend():
+        from moto.iam.models import IAMBackend
+        return IAMBackend
+
+    return [
+        ("cloudtrail:DescribeTrails honours trailNameList", cloudtrail_response, "describe_trails",
+         _describe_trails_by_name_or_arn),
+        ("iam:CreatePolicy refuses a policy name taken under another path", iam_backend, "create_policy",
+         _create_policy_name_unique),
+    ]
+
+
 def patch_moto():
     """Apply the corrections to the imported moto; return the names of those applied."""
     applied = []
-    try:
-        from moto.cloudtrail.responses import CloudTrailResponse
-
-        original = CloudTrailResponse.describe_trails
-        if not getattr(original, "secretsops_patched", False):
-            CloudTrailResponse.describe_trails = _describe_trails_by_name_or_arn(original)
-        applied.append("cloudtrail:DescribeTrails honours trailNameList")
-    except (ImportError, AttributeError) as exc:
-        print(f"emulator_server: DescribeTrails not patched ({exc})", file=sys.stderr)
-    try:
-        from moto.iam.models import IAMBackend
-
-        original = IAMBackend.create_policy
-        if not getattr(original, "secretsops_patched", False):
-            IAMBackend.create_policy = _create_policy_name_unique(original)
-        applied.append("iam:CreatePolicy refuses a policy name taken under another path")
-    except (ImportError, AttributeError) as exc:
-        print(f"emulator_server: CreatePolicy not patched ({exc})", file=sys.stderr)
+    for description, owner, attribute, factory in _corrections():
+        try:
+            cls = owner()
+            original = getattr(cls, attribute)
+            if not getattr(original, "secretsops_patched", False):
+                setattr(cls, attribute, factory(original))
+            applied.append(description)
+        except (ImportError, AttributeError) as exc:
+            print(f"emulator_server: {description}: not patched ({exc})", file=sys.stderr)
     return applied
 
 

@@ -75,6 +75,27 @@ def normalise_role(role, attached):
     }
 
 
+def normalise_policy(policy, document):
+    """The documented ``policy`` return value of iam_managed_policy and (with the attachments)
+    iam_managed_policy_info: GetPolicy/CreatePolicy shape -> snake_case."""
+    if not policy:
+        return {}
+    return {
+        "arn": policy["Arn"],
+        "policy_name": policy["PolicyName"],
+        "policy_id": policy.get("PolicyId"),
+        "path": policy.get("Path"),
+        "description": policy.get("Description", ""),
+        "default_version_id": policy.get("DefaultVersionId"),
+        "attachment_count": policy.get("AttachmentCount"),
+        "is_attachable": policy.get("IsAttachable"),
+        "create_date": str(policy["CreateDate"]) if policy.get("CreateDate") else None,
+        "update_date": str(policy["UpdateDate"]) if policy.get("UpdateDate") else None,
+        "tags": boto3_tag_list_to_ansible_dict(policy.get("Tags") or []),
+        "document": document,
+    }
+
+
 def plan_role(current, attached_arns, desired):
     """(current role or None, ARNs attached now, desired) -> list of (step, argument).
 
@@ -306,20 +327,9 @@ def describe_managed_policy(client, arn=None, name=None):
         return None
     version = get_policy_version(client, arn, policy["DefaultVersionId"])
     entities = list_entities_for_policy(client, arn)
-    return {
-        "arn": policy["Arn"],
-        "policy_name": policy["PolicyName"],
-        "policy_id": policy.get("PolicyId"),
-        "path": policy.get("Path"),
-        "description": policy.get("Description", ""),
-        "default_version_id": policy["DefaultVersionId"],
-        "attachment_count": policy.get("AttachmentCount"),
-        "is_attachable": policy.get("IsAttachable"),
-        "create_date": str(policy["CreateDate"]) if policy.get("CreateDate") else None,
-        "update_date": str(policy["UpdateDate"]) if policy.get("UpdateDate") else None,
-        "tags": boto3_tag_list_to_ansible_dict(policy.get("Tags", [])),
-        "document": policy_document(version.get("Document")),
-        "roles": [role["RoleName"] for role in entities.get("PolicyRoles", [])],
-        "users": [user["UserName"] for user in entities.get("PolicyUsers", [])],
-        "groups": [group["GroupName"] for group in entities.get("PolicyGroups", [])],
-    }
+    return dict(
+        normalise_policy(policy, policy_document(version.get("Document"))),
+        roles=[role["RoleName"] for role in entities.get("PolicyRoles", [])],
+        users=[user["UserName"] for user in entities.get("PolicyUsers", [])],
+        groups=[group["GroupName"] for group in entities.get("PolicyGroups", [])],
+    )

@@ -13,9 +13,9 @@ included (~1,400 on AWS: 15+ pages of 100 on every run, whatever the policy), be
 path and name (``arn:PARTITION:iam::ACCOUNT:policy/PATH/NAME``), so here the policy is read with
 one ``GetPolicy`` call.
 
-Pure functions (``policy_arn``, ``normalise_path``, ``plan_policy``, ``policy_diff``,
-``normalise_policy``) are unit tested without AWS; the AWS calls raise ``IamError``; the flows
-``ensure_policy`` / ``ensure_policy_absent`` read, plan and apply.
+Pure functions (``policy_arn``, ``normalise_path``, ``plan_policy``, ``policy_diff``) are unit
+tested without AWS (the return shape, ``normalise_policy``, is _iam.py's); the AWS calls raise
+``IamError``; the flows ``ensure_policy`` / ``ensure_policy_absent`` read, plan and apply.
 """
 
 import json
@@ -100,26 +100,6 @@ def policy_diff(current, document, desired):
             after["tags"].pop(key, None)
         after["tags"].update(to_set)
     return {"before": before, "after": after}
-
-
-def normalise_policy(policy, document):
-    """The documented ``policy`` return value (GetPolicy/CreatePolicy shape -> snake_case)."""
-    if not policy:
-        return {}
-    return {
-        "arn": policy["Arn"],
-        "policy_name": policy["PolicyName"],
-        "policy_id": policy.get("PolicyId"),
-        "path": policy.get("Path"),
-        "description": policy.get("Description", ""),
-        "default_version_id": policy.get("DefaultVersionId"),
-        "attachment_count": policy.get("AttachmentCount"),
-        "is_attachable": policy.get("IsAttachable"),
-        "create_date": str(policy["CreateDate"]) if policy.get("CreateDate") else None,
-        "update_date": str(policy["UpdateDate"]) if policy.get("UpdateDate") else None,
-        "tags": boto3_tag_list_to_ansible_dict(policy.get("Tags") or []),
-        "document": document,
-    }
 
 
 # -- AWS calls --------------------------------------------------------------------------------

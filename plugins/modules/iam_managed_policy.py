@@ -155,10 +155,10 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
 from ansible_collections.secretsops.aws.plugins.module_utils._iam import IamError
+from ansible_collections.secretsops.aws.plugins.module_utils._iam import normalise_policy
 from ansible_collections.secretsops.aws.plugins.module_utils._iam_policy import ensure_policy
 from ansible_collections.secretsops.aws.plugins.module_utils._iam_policy import ensure_policy_absent
 from ansible_collections.secretsops.aws.plugins.module_utils._iam_policy import normalise_path
-from ansible_collections.secretsops.aws.plugins.module_utils._iam_policy import normalise_policy
 from ansible_collections.secretsops.aws.plugins.module_utils._iam_policy import policy_arn
 
 

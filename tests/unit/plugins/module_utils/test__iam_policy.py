@@ -3,8 +3,8 @@
 """The pure part of plugins/module_utils/_iam_policy.py: ARNs, paths, the plan and the diff."""
 import pytest
 
+from ansible_collections.secretsops.aws.plugins.module_utils._iam import normalise_policy
 from ansible_collections.secretsops.aws.plugins.module_utils._iam_policy import normalise_path
-from ansible_collections.secretsops.aws.plugins.module_utils._iam_policy import normalise_policy
 from ansible_collections.secretsops.aws.plugins.module_utils._iam_policy import plan_policy
 from ansible_collections.secretsops.aws.plugins.module_utils._iam_policy import policy_arn
 from ansible_collections.secretsops.aws.plugins.module_utils._iam_policy import policy_diff
